@@ -1,0 +1,43 @@
+# `make run` and `make test` set up everything they need on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 4
+
+.PHONY: install run serve test lint schema scheduler clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+schema: install
+	$(BIN)/flask --app app init-db
+
+## Embedded default: SQLite under ./instance, one process, scheduler inside.
+run: schema
+	ORDERS_EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --workers 1 --threads 8 \
+		--bind $(HOST):$(PORT) --access-logfile - app:app
+
+## Production shape: several workers (set DATABASE_URL to PostgreSQL), scheduler separately.
+serve: schema
+	$(BIN)/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) app:app
+
+scheduler: install
+	$(BIN)/python scheduler.py
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .mypy_cache .ruff_cache

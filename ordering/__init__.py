@@ -1,0 +1,1 @@
+"""The order service: event-sourced orders behind Entur's Order API."""

@@ -1,0 +1,67 @@
+"""An order's audit trail as plain JSON-able data, for the HTTP answer and the CLI alike."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ordering.application import TrailEntry
+
+ENVELOPE_FIELDS = {"originator_id", "originator_version", "originator_topic", "timestamp", "context"}
+_SNAKE = re.compile(r"_([a-z0-9])")
+
+
+def camel(name: str) -> str:
+    return _SNAKE.sub(lambda m: m.group(1).upper(), name.lstrip("_"))
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def plain(value: Any) -> Any:
+    """Decimal, datetime and UUID as the contract writes them; keys in camelCase."""
+    if isinstance(value, dict):
+        return {camel(str(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def trail_entry_json(entry: TrailEntry) -> dict[str, Any]:
+    attributes = vars(entry.event)
+    return {
+        "sequence": entry.sequence,
+        "type": type(entry.event).__name__,
+        "occurredAt": utc_text(attributes["timestamp"]),
+        "orderVersion": entry.order_version,
+        "data": plain({k: v for k, v in attributes.items() if k not in ENVELOPE_FIELDS}),
+        "context": plain(attributes.get("context") or {}),
+    }
+
+
+def trail_json(order_id: str, entries: list[TrailEntry]) -> dict[str, Any]:
+    return {"orderId": order_id, "events": [trail_entry_json(e) for e in entries]}
+
+
+def timeline_lines(trail: dict[str, Any]) -> list[str]:
+    """A readable timeline for terminals: one line per event, then its data."""
+    lines = [f"Order {trail['orderId']}: {len(trail['events'])} events"]
+    for e in trail["events"]:
+        who = e["context"].get("clientName") or e["context"].get("subject") or "-"
+        lines.append(
+            f"{e['sequence']:>4}  {e['occurredAt']}  v{e['orderVersion']:<3} {e['type']:<16} "
+            f"by {who} (correlation {e['context'].get('correlationId')})"
+        )
+        for key, value in e["data"].items():
+            lines.append(f"{'':>10}{key}: {value}")
+    return lines

@@ -1,0 +1,37 @@
+"""Who caused a change: stored with every event a command emits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    correlation_id: str
+    organisation_id: int
+    subject: str
+    client_name: str | None = None
+    pos: str | None = None
+    distribution_channel_id: str | None = None
+
+    def as_event_data(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {
+            "correlationId": data["correlation_id"],
+            "clientName": data["client_name"],
+            "organisationId": data["organisation_id"],
+            "subject": data["subject"],
+            "pos": data["pos"],
+            "distributionChannelId": data["distribution_channel_id"],
+        }
+
+
+def system_context(correlation_id: str, organisation_id: int, actor: str) -> CommandContext:
+    """Context for changes the service makes by itself (the expiry scheduler)."""
+    return CommandContext(
+        correlation_id=correlation_id,
+        organisation_id=organisation_id,
+        subject=actor,
+        client_name=actor,
+    )

@@ -1,0 +1,36 @@
+"""Liveness, readiness and the offline API docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import flask_swagger_ui
+from flask import Blueprint, send_from_directory
+from werkzeug.wrappers import Response
+
+from ordering.http.requests import service
+
+health = Blueprint("health", __name__)
+SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
+SWAGGER_UI_URL = "/docs/assets/"
+
+
+@health.get("/health/live")
+def live() -> dict[str, Any]:
+    return {"status": "UP"}
+
+
+@health.get("/health/ready")
+def ready() -> tuple[dict[str, Any], int]:
+    try:
+        head = service().recorder.max_notification_id()
+    except Exception as error:  # any failure to reach the store means not ready
+        return {"status": "DOWN", "eventStore": f"unreachable: {type(error).__name__}"}, 503
+    return {"status": "UP", "eventStore": {"headPosition": head or 0}}, 200
+
+
+@health.get(f"{SWAGGER_UI_URL}<path:filename>")
+def swagger_ui_asset(filename: str) -> Response:
+    """Swagger UI's files from an installed package, so /docs works with no internet."""
+    return send_from_directory(SWAGGER_UI_ASSETS, filename)

@@ -1,0 +1,93 @@
+"""Orders: thin views that parse, call one command or query, and answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ordering.audit import trail_json
+from ordering.http.order_schemas import (
+    CreateOrderIn,
+    FailOrderIn,
+    OrderOut,
+    OrderTrail,
+    OrderVersionQuery,
+    UpdateOrderIn,
+)
+from ordering.http.requests import caller, command_context, organisation_for_new_order, service
+from ordering.order import Order
+
+blp = Blueprint("orders", __name__, url_prefix="/v1/orders", description="Orders")
+AUDIT_ALL = "audit:read-all"
+
+
+@blp.route("")
+class Orders(MethodView):
+    @blp.arguments(CreateOrderIn, unknown="raise")
+    @blp.response(201, OrderOut)
+    def post(self, body: dict[str, Any]) -> tuple[Order, int, dict[str, str]]:
+        """Create an empty order"""
+        organisation = organisation_for_new_order(body.pop("organisation_override", None))
+        order = service().create_order(command_context(organisation_id=organisation), **body)
+        return order, 201, {"Location": url_for("orders.OrderById", order_id=order.code)}
+
+
+@blp.route("/<order_id>")
+class OrderById(MethodView):
+    @blp.arguments(OrderVersionQuery, location="query", unknown="raise")
+    @blp.response(200, OrderOut)
+    def get(self, query: dict[str, Any], order_id: str) -> Order:
+        """The order, or a confirmed earlier version of it (?version=N)"""
+        return service().get_order(order_id, caller().organisation_id, query.get("version"))
+
+    @blp.arguments(UpdateOrderIn, unknown="raise")
+    @blp.response(200, OrderOut)
+    def put(self, body: dict[str, Any], order_id: str) -> Order:
+        """Update expireAt, contactInfo, externalReference or specialOrderCause"""
+        return service().update_order(order_id, command_context(), body)
+
+
+@blp.route("/<order_id>/confirm")
+class ConfirmOrder(MethodView):
+    @blp.response(200, OrderOut)
+    def post(self, order_id: str) -> Order:
+        """Confirm a balanced order"""
+        return service().confirm_order(order_id, command_context())
+
+
+@blp.route("/<order_id>/reset")
+class ResetOrder(MethodView):
+    @blp.response(200, OrderOut)
+    def post(self, order_id: str) -> Order:
+        """Scrap unconfirmed changes now, as expiry does"""
+        return service().reset_order(order_id, command_context())
+
+
+@blp.route("/<order_id>/unlock")
+class UnlockOrder(MethodView):
+    @blp.response(200, OrderOut)
+    def post(self, order_id: str) -> Order:
+        """Lift the lock; the payment in progress is cancelled"""
+        return service().unlock_order(order_id, command_context())
+
+
+@blp.route("/<order_id>/fail")
+class FailOrder(MethodView):
+    @blp.arguments(FailOrderIn, unknown="raise")
+    @blp.response(200, OrderOut)
+    def post(self, body: dict[str, Any], order_id: str) -> Order:
+        """Fail order lines; the order becomes CONFIRMED and failed"""
+        return service().fail_order(order_id, command_context(), body.get("order_line_ids"))
+
+
+@blp.route("/<order_id>/events")
+class OrderEvents(MethodView):
+    @blp.response(200, OrderTrail)
+    def get(self, order_id: str) -> dict[str, Any]:
+        """The audit trail: every event of the order, oldest first"""
+        who = caller()
+        organisation = None if who.may(AUDIT_ALL) else who.organisation_id
+        return trail_json(order_id, service().order_trail(order_id, organisation))

@@ -1,0 +1,345 @@
+"""The Order aggregate: every change is an event, folding the events rebuilds every version.
+
+Decorated mutators (``@event``) run again on every replay, so they only assign state: the
+public command methods validate first and pass in everything (times included) the event needs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from ordering.errors import (
+    InvalidRequest,
+    OrderEmpty,
+    OrderLocked,
+    OrderNotBalanced,
+    OrderNotDraft,
+)
+from ordering.money import ZERO, total
+
+ORDER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ORDER_CODE_LENGTH = 8
+ORDER_ID_NAMESPACE = UUID("3f0b6f4e-2a55-4c55-9d1c-6a8d1c0e7a11")
+
+DRAFT = "DRAFT"
+CONFIRMED = "CONFIRMED"
+ACTIVE_LINE_STATUSES = (DRAFT, CONFIRMED)
+
+CONTENT_FIELDS = ("lines", "travellers", "fees", "payment_refs", "reservations")
+VERSION_FIELDS = ("order_version", "status", "failed", "last_confirmed_at", "expire_at")
+HEADER_FIELDS = ("contact_info", "external_reference", "special_order_cause")
+
+Context = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LineAddition:
+    """An order line with the travellers and seat reservations it brings into the order."""
+
+    line: dict[str, Any]
+    travellers: list[dict[str, Any]] = field(default_factory=list)
+    reservations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def new_order_code() -> str:
+    return "".join(secrets.choice(ORDER_CODE_ALPHABET) for _ in range(ORDER_CODE_LENGTH))
+
+
+def is_order_code(text: str) -> bool:
+    return len(text) == ORDER_CODE_LENGTH and all(c in ORDER_CODE_ALPHABET for c in text)
+
+
+def order_uuid(code: str) -> UUID:
+    """The event store keys aggregates by UUID; the public order id maps to one."""
+    return uuid5(ORDER_ID_NAMESPACE, code)
+
+
+class Order(Aggregate):
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return order_uuid(code)
+
+    @event("OrderCreated")
+    def __init__(
+        self,
+        code: str,
+        organisation_id: int,
+        created_by: str,
+        pos: str | None,
+        distribution_channel_id: str | None,
+        currency: str,
+        created_at: datetime,
+        expire_at: datetime,
+        expire_at_set_by_client: bool,
+        contact_info: dict[str, Any] | None,
+        external_reference: str | None,
+        context: Context,
+    ) -> None:
+        self.code = code
+        self.organisation_id = organisation_id
+        self.created_by = created_by
+        self.pos = pos
+        self.distribution_channel_id = distribution_channel_id
+        self.currency = currency
+        self.created_at = created_at
+        self.contact_info = contact_info
+        self.external_reference = external_reference
+        self.special_order_cause: dict[str, Any] | None = None
+        self.order_version = 1
+        self.status = DRAFT
+        self.failed = False
+        self.last_confirmed_at: datetime | None = None
+        self.expire_at = expire_at
+        self.expire_at_set_by_client = expire_at_set_by_client
+        self.lock: dict[str, Any] | None = None
+        self.lines: list[dict[str, Any]] = []
+        self.travellers: list[dict[str, Any]] = []
+        self.fees: list[dict[str, Any]] = []
+        self.payment_refs: list[dict[str, Any]] = []
+        self.reservations: list[dict[str, Any]] = []
+        self.has_unconfirmed_changes = False
+        self.confirmed_versions: dict[str, int] = {}
+        self.last_confirmed_state = self._version_state()
+
+    # ----------------------------------------------------------------- derived facts
+
+    @property
+    def locked(self) -> bool:
+        return self.lock is not None
+
+    @property
+    def active_lines(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line["status"] in ACTIVE_LINE_STATUSES]
+
+    @property
+    def total_amount(self) -> Decimal:
+        lines = total(line["price"]["amount"] for line in self.active_lines)
+        return lines + total(fee["amount"] for fee in self.fees)
+
+    @property
+    def total_tax_amount(self) -> Decimal:
+        lines = total(line["price"]["taxAmount"] for line in self.active_lines)
+        return lines + total(fee.get("taxAmount", ZERO) for fee in self.fees)
+
+    @property
+    def captured_amount(self) -> Decimal:
+        return total(ref["amount"] for ref in self.payment_refs if ref["status"] == "CAPTURED")
+
+    @property
+    def credited_amount(self) -> Decimal:
+        return total(ref["amount"] for ref in self.payment_refs if ref["status"] == "CREDITED")
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total_amount - self.captured_amount + self.credited_amount
+
+    def is_due_to_expire(self, now: datetime, lock_timeout_at: datetime | None = None) -> bool:
+        """Unconfirmed changes past ``expireAt``; a locked order only once its lock timed out."""
+        if not self.has_unconfirmed_changes or now < self.expire_at:
+            return False
+        return not self.locked or self.lock_timed_out(lock_timeout_at or now)
+
+    def lock_timed_out(self, lock_deadline: datetime) -> bool:
+        """True when the lock was taken at or before ``lock_deadline`` (now - lock timeout)."""
+        return self.lock is not None and self.lock["lockedAt"] <= lock_deadline
+
+    def event_version_of_confirmed(self, order_version: int) -> int | None:
+        return self.confirmed_versions.get(str(order_version))
+
+    # ----------------------------------------------------------------- commands
+
+    def update(self, changes: dict[str, Any], context: Context) -> None:
+        """Header fields and ``expireAt``; never changes status or version."""
+        self.refuse_if_locked()
+        if changes:
+            self._updated(changes=changes, context=context)
+
+    def confirm(self, now: datetime, context: Context) -> None:
+        self.refuse_if_locked()
+        if self.status != DRAFT:
+            raise OrderNotDraft(f"Order {self.code} is already {self.status}")
+        if not self.active_lines:
+            raise OrderEmpty(f"Order {self.code} has no active order lines")
+        if self.balance != ZERO:
+            raise OrderNotBalanced(f"Order {self.code} has balance {self.balance}, not 0.00")
+        self._confirmed(at=now, context=context)
+
+    def fail(self, order_line_ids: list[str] | None, now: datetime, context: Context) -> bool:
+        """Mark lines as failed and the order CONFIRMED+failed. False when nothing to do."""
+        self.refuse_if_locked()
+        if self.status != DRAFT or self.failed:
+            return False
+        line_ids = self._lines_to_fail(order_line_ids)
+        self._failed(order_line_ids=line_ids, at=now, context=context)
+        return True
+
+    def reset(self, now: datetime, context: Context) -> bool:
+        """Scrap unconfirmed changes now. False (no event) when there is nothing to scrap."""
+        self.refuse_if_locked()
+        if not self.has_unconfirmed_changes:
+            return False
+        self._reset(at=now, reverted=self._what_a_revert_scraps(), context=context)
+        return True
+
+    def expire(self, now: datetime, lock_deadline: datetime, context: Context) -> bool:
+        """Expire when due; a timed-out lock is lifted first. False when not due."""
+        if not self.is_due_to_expire(now, lock_deadline):
+            return False
+        if self.lock is not None:
+            self._unlocked(payment_id=self.lock["paymentId"], reason="LOCK_TIMED_OUT", at=now,
+                           context=context)
+        self._expired(at=now, reverted=self._what_a_revert_scraps(), context=context)
+        return True
+
+    def add_lines(self, additions: list[LineAddition], now: datetime, default_expire_at: datetime,
+                  context: Context) -> None:
+        """Reserve offers into the order: one ``OrderLineAdded`` per line."""
+        self.refuse_if_locked()
+        expire_at = self.content_change_expiry(now, default_expire_at)
+        for addition in additions:
+            self._line_added(line=addition.line, travellers=addition.travellers,
+                             reservations=addition.reservations, expire_at=expire_at,
+                             context=context)
+
+    def register_capture(self, payment_ref: dict[str, Any], now: datetime, context: Context) -> None:
+        """A captured payment counts on the balance; at 0.00 the order confirms in the same save."""
+        self._payment_captured(payment_ref=payment_ref, at=now, context=context)
+        if self.status == DRAFT and self.active_lines and self.balance == ZERO:
+            self._confirmed(at=now, context=context)
+
+    def lock_for_payment(self, payment_id: str, now: datetime, context: Context) -> None:
+        self.refuse_if_locked()
+        self._locked(payment_id=payment_id, at=now, context=context)
+
+    def unlock(self, reason: str, now: datetime, context: Context) -> str | None:
+        """Lift the lock; returns the id of the payment that held it (None: was not locked)."""
+        if self.lock is None:
+            return None
+        payment_id: str = self.lock["paymentId"]
+        self._unlocked(payment_id=payment_id, reason=reason, at=now, context=context)
+        return payment_id
+
+    def refuse_if_locked(self) -> None:
+        if self.locked:
+            raise OrderLocked(self.code)
+
+    # ----------------------------------------------------------------- helpers for commands
+
+    def _lines_to_fail(self, order_line_ids: list[str] | None) -> list[str]:
+        if order_line_ids is None:
+            return [line["id"] for line in self.lines if line["externalConfirmation"] == "PENDING"]
+        known = {line["id"] for line in self.lines}
+        unknown = [line_id for line_id in order_line_ids if line_id not in known]
+        if unknown:
+            raise InvalidRequest(f"Unknown order line ids: {', '.join(unknown)}", "orderLineIds")
+        return list(order_line_ids)
+
+    def _what_a_revert_scraps(self) -> dict[str, Any]:
+        kept = self.last_confirmed_state
+        kept_lines = {line["id"] for line in kept["lines"]}
+        kept_reservations = {r["id"] for r in kept["reservations"]}
+        return {
+            "fromVersion": self.order_version,
+            "toVersion": kept["order_version"],
+            "scrappedOrderLineIds": [line["id"] for line in self.lines if line["id"] not in kept_lines],
+            "releasedReservationIds": [
+                r["id"] for r in self.reservations if r["id"] not in kept_reservations
+            ],
+        }
+
+    def content_change_expiry(self, now: datetime, default_expire_at: datetime) -> datetime:
+        """``expireAt`` after a content change: the client's choice for this version, else default."""
+        if self.status == DRAFT and self.expire_at_set_by_client:
+            return self.expire_at
+        return default_expire_at
+
+    # ----------------------------------------------------------------- state transitions
+
+    def _version_state(self) -> dict[str, Any]:
+        fields = CONTENT_FIELDS + VERSION_FIELDS + ("expire_at_set_by_client",)
+        return deepcopy({name: getattr(self, name) for name in fields})
+
+    def begin_content_change(self, expire_at: datetime) -> None:
+        """Called from content-changing mutators: a CONFIRMED order reopens as version N+1."""
+        if self.status == CONFIRMED:
+            self.order_version += 1
+            self.status = DRAFT
+            self.failed = False
+            self.expire_at_set_by_client = False
+        self.expire_at = expire_at
+        self.has_unconfirmed_changes = True
+
+    def _mark_confirmed(self, at: datetime) -> None:
+        self.status = CONFIRMED
+        self.last_confirmed_at = at
+        self.has_unconfirmed_changes = False
+        for line in self.lines:
+            if line["status"] == DRAFT:
+                line["status"] = CONFIRMED
+        # During apply() ``self.version`` is still the previous event's version.
+        self.confirmed_versions[str(self.order_version)] = self.version + 1
+        self.last_confirmed_state = self._version_state()
+
+    def _restore_last_confirmed(self) -> None:
+        for name, value in deepcopy(self.last_confirmed_state).items():
+            setattr(self, name, value)
+        self.has_unconfirmed_changes = False
+
+    @event("OrderUpdated")
+    def _updated(self, changes: dict[str, Any], context: Context) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if "expire_at" in changes:
+            self.expire_at_set_by_client = True
+
+    @event("OrderConfirmed")
+    def _confirmed(self, at: datetime, context: Context) -> None:
+        self._mark_confirmed(at)
+
+    @event("OrderFailed")
+    def _failed(self, order_line_ids: list[str], at: datetime, context: Context) -> None:
+        for line in self.lines:
+            if line["id"] in order_line_ids:
+                line["externalConfirmation"] = "FAILED"
+        self.failed = True
+        self._mark_confirmed(at)
+
+    @event("OrderReset")
+    def _reset(self, at: datetime, reverted: dict[str, Any], context: Context) -> None:
+        self._restore_last_confirmed()
+
+    @event("OrderExpired")
+    def _expired(self, at: datetime, reverted: dict[str, Any], context: Context) -> None:
+        self._restore_last_confirmed()
+
+    @event("OrderLineAdded")
+    def _line_added(self, line: dict[str, Any], travellers: list[dict[str, Any]],
+                    reservations: list[dict[str, Any]], expire_at: datetime,
+                    context: Context) -> None:
+        self.begin_content_change(expire_at)
+        self.lines.append({**deepcopy(line), "version": self.order_version})
+        known = {t["id"] for t in self.travellers}
+        self.travellers.extend(deepcopy(t) for t in travellers if t["id"] not in known)
+        self.reservations.extend(deepcopy(reservations))
+
+    @event("PaymentCaptured")
+    def _payment_captured(self, payment_ref: dict[str, Any], at: datetime, context: Context) -> None:
+        self.payment_refs.append(deepcopy(payment_ref))
+        self.has_unconfirmed_changes = True
+        self.lock = None
+
+    @event("OrderLocked")
+    def _locked(self, payment_id: str, at: datetime, context: Context) -> None:
+        self.lock = {"paymentId": payment_id, "lockedAt": at}
+
+    @event("OrderUnlocked")
+    def _unlocked(self, payment_id: str, reason: str, at: datetime, context: Context) -> None:
+        self.lock = None

@@ -1,0 +1,20 @@
+"""Tunable business timings and limits (configuration, not code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+MAX_EXPIRE_AHEAD = timedelta(days=183)
+
+
+@dataclass(frozen=True)
+class OrderPolicy:
+    draft_ttl: timedelta = timedelta(minutes=20)
+    lock_timeout: timedelta = timedelta(minutes=10)
+    command_attempts: int = 5
+    default_currency: str = "NOK"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
