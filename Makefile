@@ -33,6 +33,8 @@ scheduler: install
 	$(BIN)/python scheduler.py
 
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: install

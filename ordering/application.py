@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
 from ordering.context import CommandContext
@@ -26,6 +28,7 @@ Clock = Callable[[], datetime]
 OrderChange = Callable[[Order], Any]
 """Acts on a loaded order; may return other aggregates (a tuple or list) to save with it."""
 NEW_ORDER_ATTEMPTS = 10
+RETRY_BACKOFF_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ class OrderingApplication(Application[UUID]):
         entries: list[TrailEntry] = []
         replayed: Any = None
         for sequence, domain_event in enumerate(self.events.get(order.id), start=1):
-            replayed = domain_event.mutate(replayed)
+            replayed = cast(CanMutateAggregate[UUID], domain_event).mutate(replayed)
             entries.append(TrailEntry(sequence, domain_event, replayed.order_version))
         return entries
 
@@ -145,13 +148,14 @@ class OrderingApplication(Application[UUID]):
     def _change(self, order_id: str, ctx: CommandContext | None, change: OrderChange) -> Order:
         """Load, act, save; on a version conflict retry on fresh state, then give up with 409."""
         organisation_id = ctx.organisation_id if ctx else None
-        for _ in range(self.policy.command_attempts):
+        for attempt in range(self.policy.command_attempts):
             order = self._load(order_id, organisation_id)
             result = change(order)
             others: Sequence[Aggregate] = result if isinstance(result, (list, tuple)) else ()
             try:
                 self.save(order, *others)
             except IntegrityError:
+                time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
                 continue
             return order
         raise ConcurrentModification(order_id)

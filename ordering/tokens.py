@@ -40,7 +40,7 @@ class TokenKeys:
     public_key: str | None
 
     def verify(self, token: str) -> Caller:
-        key, algorithm = (self.public_key, "RS256") if self.public_key else (self.secret, "HS256")
+        key, algorithm = (self.public_key, "RS256") if self.public_key else (self.secret or "", "HS256")
         try:
             claims = jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp"]})
         except jwt.PyJWTError as error:

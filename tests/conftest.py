@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from ordering.tokens import TokenKeys
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 JWT_SECRET = "test-secret-of-at-least-thirty-two-bytes!"
-START = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -67,10 +67,7 @@ def _run_sql(statement: str) -> None:
 
 
 def make_settings(backend: str, tmp_path: Path, schema: str | None = None) -> Settings:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'orders.sqlite3'}"
-    else:
-        url = TEST_DATABASE_URL
+    url = f"sqlite:///{tmp_path / 'orders.sqlite3'}" if backend == "sqlite" else TEST_DATABASE_URL
     return Settings(database_url=url, instance_dir=tmp_path, jwt_secret=JWT_SECRET,
                     postgres_schema=schema, rate_limit_anonymous="1000 per second")
 

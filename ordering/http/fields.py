@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from ordering.money import format_money, parse_money
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 
 
-class Money(fields.Field):
+class Money(fields.Field[Decimal]):
     """A non-negative amount as a string with exactly two decimals: ``"100.00"``."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
@@ -36,7 +36,7 @@ class UtcDateTime(fields.DateTime):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
-        return str(value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"))
+        return str(value.astimezone(UTC).isoformat().replace("+00:00", "Z"))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str) or len(value) > 64:
@@ -44,7 +44,7 @@ class UtcDateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise ValidationError("must carry a UTC offset, e.g. 2026-11-22T10:00:00Z")
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
 
 
 class StringMap(fields.Dict):
@@ -60,7 +60,7 @@ class StringMap(fields.Dict):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, dict) and len(value) > 20:
             raise ValidationError("may hold at most 20 entries")
-        return super()._deserialize(value, attr, data, **kwargs)
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _identifier(key: str) -> None:

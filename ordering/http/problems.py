@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -89,6 +90,12 @@ def handle_http_exception(error: HTTPException) -> Response:
     return response
 
 
+def handle_store_unavailable(error: PersistenceError) -> Response:
+    log.error("event store unavailable: %s", error)
+    return problem(503, "SERVICE_UNAVAILABLE", "Service unavailable",
+                   "The event store cannot be reached; try again shortly")
+
+
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unexpected error")
     return problem(500, "INTERNAL_ERROR", "Internal error",
@@ -122,4 +129,6 @@ def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ApiProblem, handle_api_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_store_unavailable)
+    app.register_error_handler(InterfaceError, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -83,15 +83,15 @@ def organisation_for_new_order(override: int | None) -> int | None:
     on_behalf = header("Entur-On-Behalf-Of")
     chosen = override
     if on_behalf is not None:
-        if not on_behalf.isdigit():
+        if not (on_behalf.isdigit() and len(on_behalf) <= 9):
             raise ApiProblem(400, "Entur-On-Behalf-Of must be an organisation id", "Entur-On-Behalf-Of")
         if override is not None and int(on_behalf) != override:
             raise ApiProblem(400, "Entur-On-Behalf-Of and organisationOverride differ",
                              "organisationOverride")
         chosen = int(on_behalf)
-    if chosen is not None and chosen != caller().organisation_id:
-        if not caller().may(ON_BEHALF_OF_PERMISSION):
-            raise ApiProblem(403, f"Acting for another organisation needs {ON_BEHALF_OF_PERMISSION}")
+    acts_for_another = chosen is not None and chosen != caller().organisation_id
+    if acts_for_another and not caller().may(ON_BEHALF_OF_PERMISSION):
+        raise ApiProblem(403, f"Acting for another organisation needs {ON_BEHALF_OF_PERMISSION}")
     return chosen
 
 
@@ -118,9 +118,9 @@ def _authenticate() -> None:
 
 
 def _require_json_body() -> None:
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-        if not request.is_json:
-            raise ApiProblem(415, "Request bodies must be application/json", "Content-Type")
+    has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length
+    if has_body and not request.is_json:
+        raise ApiProblem(415, "Request bodies must be application/json", "Content-Type")
 
 
 def _echo_correlation_id(response: Response) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,7 @@ from ordering.errors import OrderEmpty, OrderLocked, OrderNotBalanced, OrderNotD
 from ordering.order import Order
 from tests.builders import CONTEXT, a_line, captured
 
-T0 = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 TTL = timedelta(minutes=20)
 CTX = CONTEXT.as_event_data()
 

@@ -1,0 +1,1 @@
+"""Read models built from the event stream (the order search table arrives with the search issue)."""
