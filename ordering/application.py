@@ -1,4 +1,9 @@
-"""The application service: each command loads, acts on the aggregates and saves them atomically."""
+"""The application service: each command loads, acts on the aggregates and saves them atomically.
+
+A command is a *unit*: a function that loads fresh state, acts, and returns the aggregates to
+save. ``_retrying`` saves them in one transaction; on a version conflict it runs the unit again
+on fresh state a bounded number of times, then gives up with ``CONCURRENT_MODIFICATION``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -15,19 +20,17 @@ from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProto
 from eventsourcing.persistence import IntegrityError
 
 from ordering.context import CommandContext
-from ordering.errors import (
-    ConcurrentModification,
-    InvalidRequest,
-    OrderNotFound,
-    VersionNotFound,
-)
-from ordering.order import Order, is_order_code, new_order_code, order_uuid
+from ordering.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
+from ordering.inventory import Departure, NoAvailability, departure_uuid
+from ordering.offer import Catalogue, Offer, OfferExists
+from ordering.order import LineAddition, Order, is_order_code, new_order_code, order_uuid
+from ordering.payment import Payment, PaymentNotFound, check_payment_fits
 from ordering.policy import MAX_EXPIRE_AHEAD, OrderPolicy, utcnow
+from ordering.reserving import OfferConfiguration, OfferNotFound, plan_lines
 
 Clock = Callable[[], datetime]
-OrderChange = Callable[[Order], Any]
-"""Acts on a loaded order; may return other aggregates (a tuple or list) to save with it."""
-NEW_ORDER_ATTEMPTS = 10
+T = TypeVar("T")
+Unit = Callable[[], tuple[T, Sequence[Aggregate]]]
 RETRY_BACKOFF_SECONDS = 0.005
 
 
@@ -40,53 +43,33 @@ class TrailEntry:
     order_version: int
 
 
+@dataclass(frozen=True)
+class Reservation:
+    order: Order
+    additions: list[LineAddition]
+
+
 class OrderingApplication(Application[UUID]):
     name = "orders"
+    snapshotting_intervals = {Order: 100}
 
-    def __init__(
-        self,
-        env: dict[str, str] | None = None,
-        policy: OrderPolicy | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
+    def __init__(self, env: dict[str, str] | None = None, policy: OrderPolicy | None = None,
+                 clock: Clock = utcnow) -> None:
         super().__init__(env)
         self.policy = policy or OrderPolicy()
         self.clock = clock
 
-    # ----------------------------------------------------------------- orders: commands
+    # ----------------------------------------------------------------- orders
 
-    def create_order(
-        self,
-        ctx: CommandContext,
-        currency: str | None = None,
-        expire_at: datetime | None = None,
-        contact_info: dict[str, Any] | None = None,
-        external_reference: str | None = None,
-    ) -> Order:
-        now = self.clock()
-        if expire_at is not None:
-            self._check_expire_at(expire_at, now)
-        for _ in range(NEW_ORDER_ATTEMPTS):
-            order = Order(
-                code=new_order_code(),
-                organisation_id=ctx.organisation_id,
-                created_by=ctx.subject,
-                pos=ctx.pos,
-                distribution_channel_id=ctx.distribution_channel_id,
-                currency=currency or self.policy.default_currency,
-                created_at=now,
-                expire_at=expire_at or now + self.policy.draft_ttl,
-                expire_at_set_by_client=expire_at is not None,
-                contact_info=contact_info,
-                external_reference=external_reference,
-                context=ctx.as_event_data(),
-            )
-            try:
-                self.save(order)
-            except IntegrityError:
-                continue  # the random order id was taken: draw another
-            return order
-        raise ConcurrentModification("new order")
+    def create_order(self, ctx: CommandContext, currency: str | None = None,
+                     expire_at: datetime | None = None, contact_info: dict[str, Any] | None = None,
+                     external_reference: str | None = None) -> Order:
+        def unit() -> tuple[Order, Sequence[Aggregate]]:
+            order = self._new_order(ctx, self.clock(), currency, expire_at, contact_info,
+                                    external_reference)
+            return order, [order]
+
+        return self._retrying(unit, "new order")
 
     def update_order(self, order_id: str, ctx: CommandContext, changes: dict[str, Any]) -> Order:
         if changes.get("expire_at") is not None:
@@ -98,32 +81,39 @@ class OrderingApplication(Application[UUID]):
     def confirm_order(self, order_id: str, ctx: CommandContext) -> Order:
         return self._change(order_id, ctx, lambda o: o.confirm(self.clock(), ctx.as_event_data()))
 
-    def reset_order(self, order_id: str, ctx: CommandContext) -> Order:
-        return self._change(order_id, ctx, lambda o: o.reset(self.clock(), ctx.as_event_data()))
-
     def fail_order(self, order_id: str, ctx: CommandContext, line_ids: list[str] | None) -> Order:
-        return self._change(
-            order_id, ctx, lambda o: o.fail(line_ids, self.clock(), ctx.as_event_data())
-        )
+        return self._change(order_id, ctx, lambda o: o.fail(line_ids, self.clock(), ctx.as_event_data()))
+
+    def reset_order(self, order_id: str, ctx: CommandContext) -> Order:
+        """Scrap unconfirmed changes now and give back the seats they held."""
+        def reset(order: Order) -> list[Aggregate]:
+            scrapped = order.unconfirmed_reservations()
+            if not order.reset(self.clock(), ctx.as_event_data()):
+                return []
+            return self._release_seats(scrapped, "ORDER_RESET")
+
+        return self._change(order_id, ctx, reset)
 
     def unlock_order(self, order_id: str, ctx: CommandContext) -> Order:
-        return self._change(
-            order_id, ctx, lambda o: o.unlock("UNLOCKED", self.clock(), ctx.as_event_data())
-        )
+        """Lift the lock and cancel the payment that held it. Idempotent."""
+        def unlock(order: Order) -> list[Aggregate]:
+            payment_id = order.unlock("UNLOCKED", self.clock(), ctx.as_event_data())
+            return self._cancelled_payment(payment_id, "ORDER_UNLOCKED", ctx)
+
+        return self._change(order_id, ctx, unlock)
 
     def expire_order(self, order_id: str, now: datetime, ctx: CommandContext) -> bool:
         """Idempotent: emits ``OrderExpired`` only when the order is due at ``now``."""
-        expired = False
+        def unit() -> tuple[bool, Sequence[Aggregate]]:
+            order = self._load(order_id, None)
+            payment_id = order.lock["paymentId"] if order.lock else None
+            scrapped = order.unconfirmed_reservations()
+            if not order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data()):
+                return False, []
+            payment = self._cancelled_payment(payment_id, "LOCK_TIMED_OUT", ctx)
+            return True, [order, *self._release_seats(scrapped, "ORDER_EXPIRED"), *payment]
 
-        def expire(order: Order) -> None:
-            nonlocal expired
-            deadline = now - self.policy.lock_timeout
-            expired = order.expire(now, deadline, ctx.as_event_data())
-
-        self._change(order_id, None, expire)
-        return expired
-
-    # ----------------------------------------------------------------- orders: queries
+        return self._retrying(unit, order_id)
 
     def get_order(self, order_id: str, organisation_id: int | None, version: int | None = None) -> Order:
         order = self._load(order_id, organisation_id)
@@ -132,7 +122,7 @@ class OrderingApplication(Application[UUID]):
         event_version = order.event_version_of_confirmed(version)
         if event_version is None:
             raise VersionNotFound(order_id, version)
-        return self._get(order_id, event_version)
+        return self._get(Order, order_uuid(order_id), order_id, OrderNotFound, event_version)
 
     def order_trail(self, order_id: str, organisation_id: int | None) -> list[TrailEntry]:
         order = self._load(order_id, organisation_id)
@@ -143,37 +133,227 @@ class OrderingApplication(Application[UUID]):
             entries.append(TrailEntry(sequence, domain_event, replayed.order_version))
         return entries
 
+    # ----------------------------------------------------------------- reserving offers
+
+    def reserve_offers(self, ctx: CommandContext, order_id: str | None,
+                       configurations: list[OfferConfiguration]) -> Reservation:
+        """Add order lines for offers and hold their seats, all in one transaction or nothing."""
+        offers = {c.offer_id: self.get_offer(c.offer_id) for c in configurations}
+
+        def unit() -> tuple[Reservation, Sequence[Aggregate]]:
+            now = self.clock()
+            order = self._load(order_id, ctx.organisation_id) if order_id else self._new_order(ctx, now)
+            additions = [addition for position, c in enumerate(configurations)
+                         for addition in plan_lines(offers[c.offer_id], c, now, position)]
+            self._check_currency(order, offers.values())
+            departures = self._hold_seats(order.code, additions)
+            order.add_lines(additions, now, now + self.policy.draft_ttl, ctx.as_event_data())
+            return Reservation(order, additions), [order, *departures]
+
+        return self._retrying(unit, order_id or "new order")
+
+    def _hold_seats(self, order_code: str, additions: list[LineAddition]) -> list[Aggregate]:
+        wanted: dict[str, list[dict[str, Any]]] = {}
+        for addition in additions:
+            for reservation in addition.reservations:
+                hold = {**reservation, "orderId": order_code}
+                wanted.setdefault(reservation["datedServiceJourneyId"], []).append(hold)
+        departures: list[Aggregate] = []
+        for journey_id, holds in wanted.items():
+            departure = self._departure(journey_id)
+            if departure is None:
+                raise NoAvailability(f"{journey_id} has no seats to reserve")
+            departure.hold(holds)
+            departures.append(departure)
+        return departures
+
+    def _release_seats(self, reservations: list[dict[str, Any]], reason: str) -> list[Aggregate]:
+        by_journey: dict[str, list[str]] = {}
+        for reservation in reservations:
+            by_journey.setdefault(reservation["datedServiceJourneyId"], []).append(reservation["id"])
+        departures: list[Aggregate] = []
+        for journey_id, reservation_ids in by_journey.items():
+            departure = self._departure(journey_id)
+            if departure is not None:
+                departure.release(reservation_ids, reason)
+                departures.append(departure)
+        return departures
+
+    @staticmethod
+    def _check_currency(order: Order, offers: Any) -> None:
+        for offer in offers:
+            if offer.data["price"]["currency"] != order.currency:
+                raise InvalidRequest(
+                    f"offer {offer.offer_id} is priced in {offer.data['price']['currency']}, "
+                    f"the order in {order.currency}", "offerConfigurations")
+
+    # ----------------------------------------------------------------- catalogue and seats
+
+    def publish_offers(self, offers: list[dict[str, Any]]) -> list[Offer]:
+        """Add offers to the catalogue; an id that exists already is refused (409)."""
+        def unit() -> tuple[list[Offer], Sequence[Aggregate]]:
+            catalogue = self._catalogue() or Catalogue()
+            published = [Offer(data) for data in offers]
+            catalogue.list_offers([o.offer_id for o in published])
+            return published, [catalogue, *published]
+
+        for data in offers:
+            if self._find(Offer, UUID(data["id"])) is not None:
+                raise OfferExists(f"Offer {data['id']} exists already", "id")
+        return self._retrying(unit, "catalogue")
+
+    def list_offers(self) -> list[Offer]:
+        catalogue = self._catalogue()
+        return [self.get_offer(offer_id) for offer_id in (catalogue.offer_ids if catalogue else [])]
+
+    def get_offer(self, offer_id: str) -> Offer:
+        try:
+            return self._get(Offer, UUID(offer_id), offer_id, OfferNotFound)
+        except ValueError:
+            raise OfferNotFound(offer_id) from None
+
+    def set_capacity(self, dated_service_journey_id: str, seats: int) -> Departure:
+        def unit() -> tuple[Departure, Sequence[Aggregate]]:
+            departure = self._departure(dated_service_journey_id)
+            if departure is None:
+                departure = Departure(dated_service_journey_id, seats)
+            departure.set_capacity(seats)
+            return departure, [departure]
+
+        return self._retrying(unit, dated_service_journey_id)
+
+    def availability(self, dated_service_journey_id: str) -> dict[str, int]:
+        departure = self._departure(dated_service_journey_id)
+        if departure is None:
+            return {"capacity": 0, "reserved": 0, "available": 0}
+        return {"capacity": departure.capacity, "reserved": departure.reserved,
+                "available": departure.available}
+
+    def _departure(self, dated_service_journey_id: str) -> Departure | None:
+        return self._find(Departure, departure_uuid(dated_service_journey_id))
+
+    def _catalogue(self) -> Catalogue | None:
+        return self._find(Catalogue, Catalogue.create_id())
+
+    # ----------------------------------------------------------------- payments
+
+    def create_payment(self, ctx: CommandContext, order_id: str, order_version: int, amount: Any,
+                       currency: str, payment_type: str) -> Payment:
+        """A payment of the whole balance of the order's current version; locks the order."""
+        def unit() -> tuple[Payment, Sequence[Aggregate]]:
+            order = self._load(order_id, ctx.organisation_id)
+            check_payment_fits(order, order_version, amount, currency)
+            now = self.clock()
+            payment = Payment(order.code, order_version, order.organisation_id, amount, currency,
+                              payment_type, now, ctx.as_event_data())
+            order.lock_for_payment(payment.payment_id, now, ctx.as_event_data())
+            return payment, [order, payment]
+
+        return self._retrying(unit, order_id)
+
+    def capture_payment(self, payment_id: str, ctx: CommandContext) -> Payment:
+        """Register the amount on the order and unlock it; at 0.00 the order confirms. Idempotent."""
+        def unit() -> tuple[Payment, Sequence[Aggregate]]:
+            payment = self.get_payment(payment_id, ctx.organisation_id)
+            if not payment.capture(self.clock(), ctx.as_event_data()):
+                return payment, []
+            order = self._load(payment.order_id, None)
+            order.register_capture(payment.as_order_ref(), self.clock(), ctx.as_event_data())
+            return payment, [payment, order]
+
+        return self._retrying(unit, payment_id)
+
+    def cancel_payment(self, payment_id: str, ctx: CommandContext) -> Payment:
+        """Cancel a pending payment and lift the order's lock. Idempotent."""
+        def unit() -> tuple[Payment, Sequence[Aggregate]]:
+            payment = self.get_payment(payment_id, ctx.organisation_id)
+            if not payment.cancel(self.clock(), "CANCELLED", ctx.as_event_data()):
+                return payment, []
+            order = self._load(payment.order_id, None)
+            if order.lock and order.lock["paymentId"] == payment.payment_id:
+                order.unlock("PAYMENT_CANCELLED", self.clock(), ctx.as_event_data())
+            return payment, [payment, order]
+
+        return self._retrying(unit, payment_id)
+
+    def get_payment(self, payment_id: str, organisation_id: int | None) -> Payment:
+        try:
+            payment = self._get(Payment, UUID(payment_id), payment_id, PaymentNotFound)
+        except ValueError:
+            raise PaymentNotFound(payment_id) from None
+        if organisation_id is not None and payment.organisation_id != organisation_id:
+            raise PaymentNotFound(payment_id)
+        return payment
+
+    def _cancelled_payment(self, payment_id: str | None, reason: str,
+                           ctx: CommandContext) -> list[Aggregate]:
+        if payment_id is None:
+            return []
+        payment = self.get_payment(payment_id, None)
+        payment.cancel(self.clock(), reason, ctx.as_event_data())
+        return [payment]
+
     # ----------------------------------------------------------------- plumbing
 
-    def _change(self, order_id: str, ctx: CommandContext | None, change: OrderChange) -> Order:
-        """Load, act, save; on a version conflict retry on fresh state, then give up with 409."""
-        organisation_id = ctx.organisation_id if ctx else None
+    def _retrying(self, unit: Unit[T], subject: str) -> T:
         for attempt in range(self.policy.command_attempts):
-            order = self._load(order_id, organisation_id)
-            result = change(order)
-            others: Sequence[Aggregate] = result if isinstance(result, (list, tuple)) else ()
+            result, aggregates = unit()
             try:
-                self.save(order, *others)
+                self.save(*aggregates)
             except IntegrityError:
                 time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
                 continue
-            return order
-        raise ConcurrentModification(order_id)
+            return result
+        raise ConcurrentModification(subject)
+
+    def _change(self, order_id: str, ctx: CommandContext, change: Callable[[Order], Any]) -> Order:
+        """Load the caller's order, act on it (``change`` may return other aggregates), save."""
+        def unit() -> tuple[Order, Sequence[Aggregate]]:
+            order = self._load(order_id, ctx.organisation_id)
+            others = change(order)
+            return order, [order, *(others if isinstance(others, list) else [])]
+
+        return self._retrying(unit, order_id)
+
+    def _new_order(self, ctx: CommandContext, now: datetime, currency: str | None = None,
+                   expire_at: datetime | None = None, contact_info: dict[str, Any] | None = None,
+                   external_reference: str | None = None) -> Order:
+        if expire_at is not None:
+            self._check_expire_at(expire_at, now)
+        return Order(
+            code=new_order_code(),  # a taken code fails the save; the retry draws another
+            organisation_id=ctx.organisation_id, created_by=ctx.subject, pos=ctx.pos,
+            distribution_channel_id=ctx.distribution_channel_id,
+            currency=currency or self.policy.default_currency, created_at=now,
+            expire_at=expire_at or now + self.policy.draft_ttl,
+            expire_at_set_by_client=expire_at is not None, contact_info=contact_info,
+            external_reference=external_reference, context=ctx.as_event_data(),
+        )
 
     def _load(self, order_id: str, organisation_id: int | None) -> Order:
         if not is_order_code(order_id):
             raise OrderNotFound(order_id)
-        order = self._get(order_id)
+        order = self._get(Order, order_uuid(order_id), order_id, OrderNotFound)
         if organisation_id is not None and order.organisation_id != organisation_id:
             raise OrderNotFound(order_id)
         return order
 
-    def _get(self, order_id: str, version: int | None = None) -> Order:
+    def _get(self, kind: type[T], aggregate_id: UUID, public_id: str,
+             not_found: Callable[[str], Exception], version: int | None = None) -> T:
         try:
-            order: Order = self.repository.get(order_uuid(order_id), version=version)
+            found: Any = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
-            raise OrderNotFound(order_id) from None
-        return order
+            raise not_found(public_id) from None
+        if not isinstance(found, kind):
+            raise not_found(public_id)
+        return found
+
+    def _find(self, kind: type[T], aggregate_id: UUID) -> T | None:
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
 
     def _check_expire_at(self, expire_at: datetime, now: datetime) -> None:
         if expire_at < now:

@@ -3,24 +3,54 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import Flask
+from marshmallow import ValidationError
 
 from ordering.audit import timeline_lines, trail_json
 from ordering.bootstrap import create_schema
+from ordering.demo_catalogue import DEMO_CAPACITY, demo_offers
 from ordering.errors import DomainError
+from ordering.http.problems import ApiProblem
 from ordering.http.requests import ServiceHolder
+from ordering.http.sales import load_offers
+
+
+def describe(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return f"offers not valid: {error.messages}"
+    return str(getattr(error, "detail", error))
 
 
 def register_commands(app: Flask) -> None:
     holder: ServiceHolder = app.extensions["ordering"]
 
     @app.cli.command("init-db")
-    def init_db() -> None:
-        """Create every table of the event store (run once, before the service starts)."""
+    @click.option("--demo/--no-demo", default=True, show_default=True,
+                  help="load the demo catalogue when the catalogue is empty")
+    def init_db(demo: bool) -> None:
+        """Create every table (run once, before the service starts); load the demo catalogue."""
         create_schema(holder.settings)
         click.echo(f"schema ready on {holder.settings.database_url.split('@')[-1]}")
+        application = holder.application()
+        if demo and not application.list_offers():
+            application.publish_offers(load_offers(demo_offers(application.clock())))
+            for journey, seats in DEMO_CAPACITY.items():
+                application.set_capacity(journey, seats)
+            click.echo(f"demo catalogue loaded: {len(application.list_offers())} offers")
+
+    @app.cli.command("load-offers")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def load_offers_command(path: str) -> None:
+        """Add the offers in a JSON file (one offer or a list, as POST /v1/offers takes)."""
+        try:
+            offers = load_offers(json.loads(Path(path).read_text()))
+            published = holder.application().publish_offers(offers)
+        except (ValueError, ValidationError, DomainError, ApiProblem) as error:
+            raise click.ClickException(describe(error)) from None
+        click.echo(f"{len(published)} offers added: {', '.join(o.offer_id for o in published)}")
 
     @app.cli.command("token")
     @click.option("--org", "organisation_id", type=int, default=1, show_default=True,

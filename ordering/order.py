@@ -242,17 +242,19 @@ class Order(Aggregate):
             raise InvalidRequest(f"Unknown order line ids: {', '.join(unknown)}", "orderLineIds")
         return list(order_line_ids)
 
+    def unconfirmed_reservations(self) -> list[dict[str, Any]]:
+        """Seat reservations made since the last confirmation: what a revert gives back."""
+        kept = {r["id"] for r in self.last_confirmed_state["reservations"]}
+        return [dict(r) for r in self.reservations if r["id"] not in kept]
+
     def _what_a_revert_scraps(self) -> dict[str, Any]:
         kept = self.last_confirmed_state
         kept_lines = {line["id"] for line in kept["lines"]}
-        kept_reservations = {r["id"] for r in kept["reservations"]}
         return {
             "fromVersion": self.order_version,
             "toVersion": kept["order_version"],
             "scrappedOrderLineIds": [line["id"] for line in self.lines if line["id"] not in kept_lines],
-            "releasedReservationIds": [
-                r["id"] for r in self.reservations if r["id"] not in kept_reservations
-            ],
+            "releasedReservationIds": [r["id"] for r in self.unconfirmed_reservations()],
         }
 
     def content_change_expiry(self, now: datetime, default_expire_at: datetime) -> datetime:

@@ -10,7 +10,7 @@ from flask_smorest import Api
 from ordering.application import OrderingApplication
 from ordering.bootstrap import build_application
 from ordering.http import health as health_views
-from ordering.http import orders
+from ordering.http import orders, sales
 from ordering.http.problems import register_problem_handlers
 from ordering.http.ratelimit import limiter_for
 from ordering.http.requests import ServiceHolder, register_request_hooks
@@ -43,6 +43,7 @@ def create_app(
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         "security": [{"bearer": []}]})
     api.register_blueprint(orders.blp)
+    api.register_blueprint(sales.blp)
     app.register_blueprint(health_views.health)
     register_request_hooks(app, limiter_for(settings))
     register_problem_handlers(app)

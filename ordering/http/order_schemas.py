@@ -10,74 +10,83 @@ CURRENCY = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="must be 
 
 
 class Reference(Schema):
-    id = fields.String()
-    version = fields.String()
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    version = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class FareProductRef(Reference):
-    selectable_id = fields.String(data_key="selectableId")
+    selectableId = fields.String(validate=validate.Length(max=200))
 
 
 class Price(Schema):
-    amount = Money()
-    currency = fields.String()
-    tax_amount = Money(data_key="taxAmount")
+    amount = Money(required=True)
+    currency = CURRENCY
+    taxAmount = Money(required=True)
 
 
 class Leg(Schema):
-    service_journey_id = fields.String(data_key="serviceJourneyId")
-    dated_service_journey_id = fields.String(data_key="datedServiceJourneyId")
-    original_dated_service_journey_id = fields.String(data_key="originalDatedServiceJourneyId")
-    from_stop_place_id = fields.String(data_key="fromStopPlaceId")
-    to_stop_place_id = fields.String(data_key="toStopPlaceId")
-    start_time = UtcDateTime(data_key="startTime")
-    end_time = UtcDateTime(data_key="endTime")
+    serviceJourneyId = fields.String(validate=validate.Length(max=200))
+    datedServiceJourneyId = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    originalDatedServiceJourneyId = fields.String(allow_none=True, validate=validate.Length(max=200))
+    fromStopPlaceId = fields.String(validate=validate.Length(max=200))
+    toStopPlaceId = fields.String(validate=validate.Length(max=200))
+    startTime = UtcDateTime()
+    endTime = UtcDateTime()
+
+
+class Supplement(Schema):
+    selectableId = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(max=200))
+    supplementProductType = fields.String(validate=validate.Length(max=100))
+    price = fields.Nested(Price, required=True)
 
 
 class OrderLine(Schema):
+    """Line dictionaries already use the wire's camelCase keys."""
+
     id = fields.String()
     version = fields.Integer()
     status = fields.String()
-    external_confirmation = fields.String(data_key="externalConfirmation", allow_none=True)
-    offer_id = fields.String(data_key="offerId")
-    sales_package_ref = fields.Nested(Reference, data_key="salesPackageRef")
-    fare_products = fields.List(fields.Nested(FareProductRef), data_key="fareProducts")
-    supplement_products = fields.List(fields.Dict(), data_key="supplementProducts")
-    traveller_ids = fields.List(fields.String(), data_key="travellerIds")
+    externalConfirmation = fields.String(allow_none=True)
+    offerId = fields.String()
+    salesPackageRef = fields.Nested(Reference)
+    fareProducts = fields.List(fields.Nested(FareProductRef))
+    supplementProducts = fields.List(fields.Nested(Supplement))
+    travellerIds = fields.List(fields.String())
     price = fields.Nested(Price)
     legs = fields.List(fields.Nested(Leg))
-    reservation_ids = fields.List(fields.String(), data_key="reservationIds")
-    external_reference = fields.String(data_key="externalReference", allow_none=True)
-    replaces_order_line_ids = fields.List(fields.String(), data_key="replacesOrderLineIds")
-    replaced_by_order_line_ids = fields.List(fields.String(), data_key="replacedByOrderLineIds")
+    reservationIds = fields.List(fields.String())
+    externalReference = fields.String(allow_none=True)
+    replacesOrderLineIds = fields.List(fields.String())
+    replacedByOrderLineIds = fields.List(fields.String())
 
 
 class Fee(Schema):
     id = fields.String()
     type = fields.String()
     amount = Money()
-    tax_amount = Money(data_key="taxAmount")
+    taxAmount = Money()
     currency = fields.String()
 
 
 class PaymentRef(Schema):
-    payment_id = fields.String(data_key="paymentId")
+    paymentId = fields.String()
     status = fields.String()
     amount = Money()
     currency = fields.String()
-    payment_type = fields.String(data_key="paymentType")
-    captured_at = UtcDateTime(data_key="capturedAt", allow_none=True)
+    paymentType = fields.String()
+    capturedAt = UtcDateTime(allow_none=True)
 
 
 class Traveller(Schema):
     id = fields.String()
-    user_profile_id = fields.String(data_key="userProfileId", allow_none=True)
+    userProfileId = fields.String(allow_none=True)
 
 
 class Reservation(Schema):
     id = fields.String()
-    order_line_id = fields.String(data_key="orderLineId")
-    dated_service_journey_id = fields.String(data_key="datedServiceJourneyId")
+    orderLineId = fields.String()
+    datedServiceJourneyId = fields.String()
     seats = fields.Integer()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from flask import Flask, Response, g, jsonify
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ordering.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
@@ -90,6 +91,11 @@ def handle_http_exception(error: HTTPException) -> Response:
     return response
 
 
+def handle_validation_error(error: ValidationError) -> Response:
+    return problem(400, "VALIDATION_FAILED", "Request is not valid", "Request is not valid",
+                   flatten_messages(error.messages))
+
+
 def handle_store_unavailable(error: PersistenceError) -> Response:
     log.error("event store unavailable: %s", error)
     return problem(503, "SERVICE_UNAVAILABLE", "Service unavailable",
@@ -129,6 +135,7 @@ def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ApiProblem, handle_api_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(OperationalError, handle_store_unavailable)
     app.register_error_handler(InterfaceError, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

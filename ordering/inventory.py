@@ -1,0 +1,75 @@
+"""Seats per dated service journey: every seat held or released is an event naming its order."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from ordering.errors import Conflict
+
+DEPARTURE_NAMESPACE = UUID("5c1f6a3e-7d2b-4e0a-9f1c-2b8e4d6a1c33")
+
+
+class NoAvailability(Conflict):
+    code = "NO_AVAILABILITY"
+    title = "Not enough seats"
+
+
+def departure_uuid(dated_service_journey_id: str) -> UUID:
+    return uuid5(DEPARTURE_NAMESPACE, dated_service_journey_id)
+
+
+class Departure(Aggregate):
+    """Capacity and the seats held on one dated service journey."""
+
+    @staticmethod
+    def create_id(dated_service_journey_id: str, **_: Any) -> UUID:
+        return departure_uuid(dated_service_journey_id)
+
+    @event("DepartureOpened")
+    def __init__(self, dated_service_journey_id: str, seats: int) -> None:
+        self.dated_service_journey_id = dated_service_journey_id
+        self.capacity = seats
+        self.holds: dict[str, dict[str, Any]] = {}
+
+    @property
+    def reserved(self) -> int:
+        return sum(hold["seats"] for hold in self.holds.values())
+
+    @property
+    def available(self) -> int:
+        return max(0, self.capacity - self.reserved)
+
+    def set_capacity(self, seats: int) -> None:
+        if seats != self.capacity:
+            self._capacity_set(seats=seats)
+
+    def hold(self, holds: list[dict[str, Any]]) -> None:
+        """Hold seats for reservations ``{id, orderId, orderLineId, seats}``; all or nothing."""
+        wanted = sum(h["seats"] for h in holds)
+        if wanted > self.available:
+            raise NoAvailability(
+                f"{self.dated_service_journey_id} has {self.available} seats left, {wanted} asked"
+            )
+        self._seats_held(holds=holds)
+
+    def release(self, reservation_ids: list[str], reason: str) -> None:
+        held = [rid for rid in reservation_ids if rid in self.holds]
+        if held:
+            self._seats_released(reservation_ids=held, reason=reason)
+
+    @event("CapacitySet")
+    def _capacity_set(self, seats: int) -> None:
+        self.capacity = seats
+
+    @event("SeatsHeld")
+    def _seats_held(self, holds: list[dict[str, Any]]) -> None:
+        for hold in holds:
+            self.holds[hold["id"]] = dict(hold)
+
+    @event("SeatsReleased")
+    def _seats_released(self, reservation_ids: list[str], reason: str) -> None:
+        for reservation_id in reservation_ids:
+            self.holds.pop(reservation_id, None)

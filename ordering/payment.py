@@ -1,0 +1,100 @@
+"""A payment of an order's balance: created (the order locks), then captured or cancelled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from ordering.errors import Conflict, InvalidRequest, NotFound
+from ordering.order import Order
+
+CREATED, CAPTURED, CANCELLED = "CREATED", "CAPTURED", "CANCELLED"
+
+
+class PaymentNotFound(NotFound):
+    code = "PAYMENT_NOT_FOUND"
+    title = "Payment not found"
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(f"Payment {payment_id} was not found")
+
+
+class PaymentNotPending(Conflict):
+    code = "PAYMENT_NOT_PENDING"
+    title = "Payment is not pending"
+
+
+class Payment(Aggregate):
+    @event("PaymentCreated")
+    def __init__(self, order_id: str, order_version: int, organisation_id: int, amount: Decimal,
+                 currency: str, payment_type: str, created_at: datetime,
+                 context: dict[str, Any]) -> None:
+        self.order_id = order_id
+        self.order_version = order_version
+        self.organisation_id = organisation_id
+        self.amount = amount
+        self.currency = currency
+        self.payment_type = payment_type
+        self.created_at = created_at
+        self.status = CREATED
+        self.captured_at: datetime | None = None
+        self.cancelled_at: datetime | None = None
+
+    @property
+    def payment_id(self) -> str:
+        return str(self.id)
+
+    def capture(self, now: datetime, context: dict[str, Any]) -> bool:
+        """True when this call captured it; False when it already was (idempotent)."""
+        if self.status == CAPTURED:
+            return False
+        if self.status == CANCELLED:
+            raise PaymentNotPending(f"Payment {self.id} is cancelled and cannot be captured")
+        self._captured(at=now, context=context)
+        return True
+
+    def cancel(self, now: datetime, reason: str, context: dict[str, Any]) -> bool:
+        """True when this call cancelled it; False when it already was (idempotent)."""
+        if self.status == CANCELLED:
+            return False
+        if self.status == CAPTURED:
+            raise PaymentNotPending(f"Payment {self.id} is captured and cannot be cancelled")
+        self._cancelled(at=now, reason=reason, context=context)
+        return True
+
+    def as_order_ref(self) -> dict[str, Any]:
+        return {"paymentId": self.payment_id, "status": self.status, "amount": self.amount,
+                "currency": self.currency, "paymentType": self.payment_type,
+                "capturedAt": self.captured_at}
+
+    @event("PaymentCaptured")
+    def _captured(self, at: datetime, context: dict[str, Any]) -> None:
+        self.status = CAPTURED
+        self.captured_at = at
+
+    @event("PaymentCancelled")
+    def _cancelled(self, at: datetime, reason: str, context: dict[str, Any]) -> None:
+        self.status = CANCELLED
+        self.cancelled_at = at
+
+
+class VersionMismatch(Conflict):
+    code = "VERSION_MISMATCH"
+    title = "Order version mismatch"
+
+
+def check_payment_fits(order: Order, order_version: int, amount: Decimal, currency: str) -> None:
+    """A payment must be for the order's current version and exactly its balance."""
+    if order_version != order.order_version:
+        raise VersionMismatch(
+            f"Order {order.code} is at version {order.order_version}, not {order_version}")
+    order.refuse_if_locked()
+    if currency != order.currency:
+        raise InvalidRequest(f"the order is in {order.currency}", "currency")
+    if order.balance <= 0:
+        raise InvalidRequest(f"Order {order.code} has nothing to pay (balance {order.balance})", "amount")
+    if amount != order.balance:
+        raise InvalidRequest(f"amount must be the order's balance, {order.balance}", "amount")

@@ -1,0 +1,121 @@
+"""Turning an offer and a client's configuration into order lines and the seats they need."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ordering.errors import Conflict, InvalidRequest, NotFound
+from ordering.money import total
+from ordering.offer import RESERVATIONS_COMPULSORY, Offer
+from ordering.order import LineAddition
+
+PER_PERSON = "PER_PERSON"
+LEG_FIELDS = ("serviceJourneyId", "datedServiceJourneyId", "originalDatedServiceJourneyId",
+              "fromStopPlaceId", "toStopPlaceId", "startTime", "endTime")
+
+
+class OfferNotFound(NotFound):
+    code = "OFFER_NOT_FOUND"
+    title = "Offer not found"
+
+    def __init__(self, offer_id: str) -> None:
+        super().__init__(f"Offer {offer_id} was not found")
+
+
+class OfferExpired(Conflict):
+    code = "OFFER_EXPIRED"
+    title = "Offer has expired"
+
+
+@dataclass(frozen=True)
+class OfferConfiguration:
+    offer_id: str
+    selected_traveller_ids: list[str] | None = None
+    selectable_product_ids: list[str] = field(default_factory=list)
+    external_reference: str | None = None
+    count: int | None = None
+
+
+def plan_lines(offer: Offer, config: OfferConfiguration, now: datetime, position: int = 0
+               ) -> list[LineAddition]:
+    """The lines (with travellers and seat reservations) that reserving ``config`` adds."""
+    if not offer.is_valid_at(now):
+        raise OfferExpired(f"Offer {offer.offer_id} was valid until {offer.data['validUntil']}")
+    where = f"offerConfigurations.{position}"
+    if config.count is not None and config.selected_traveller_ids is not None:
+        raise InvalidRequest("count cannot be used together with selectedTravellerIds",
+                             f"{where}.count")
+    travellers = _selected_travellers(offer, config.selected_traveller_ids, f"{where}.selectedTravellerIds")
+    supplements = [_supplement(offer, sid, f"{where}.selectableProductIds")
+                   for sid in config.selectable_product_ids]
+    groups = [travellers] if offer.is_group_product else [[t] for t in travellers]
+    return [_line(offer, config, group, supplements)
+            for _ in range(config.count or 1) for group in groups]
+
+
+def _selected_travellers(offer: Offer, selected: list[str] | None, where: str) -> list[dict[str, Any]]:
+    mapped = [t for entry in offer.traveller_mapping for t in entry["travellerIds"]]
+    chosen = mapped if selected is None else selected
+    if len(set(chosen)) != len(chosen):
+        raise InvalidRequest("a traveller may be selected only once", where)
+    unknown = [t for t in chosen if t not in mapped]
+    if unknown:
+        raise InvalidRequest(f"not travellers of this offer: {', '.join(unknown)}", where)
+    for entry in offer.traveller_mapping:
+        n = sum(1 for t in chosen if t in entry["travellerIds"])
+        low, high = entry.get("minNumberOfTravellers", 0), entry.get("maxNumberOfTravellers", n)
+        if not low <= n <= high:
+            raise InvalidRequest(
+                f"{n} travellers of profile {entry.get('userProfileId')}; allowed {low} to {high}", where)
+    if not chosen:
+        raise InvalidRequest("at least one traveller must be selected", where)
+    return [{"id": t, "userProfileId": offer.traveller_profile(t)} for t in chosen]
+
+
+def _supplement(offer: Offer, selectable_id: str, where: str) -> dict[str, Any]:
+    supplement = offer.supplement(selectable_id)
+    if supplement is None:
+        raise InvalidRequest(f"offer has no supplement product {selectable_id}", where)
+    return supplement
+
+
+def _line(offer: Offer, config: OfferConfiguration, travellers: list[dict[str, Any]],
+          supplements: list[dict[str, Any]]) -> LineAddition:
+    line_id = str(uuid.uuid4())
+    legs = offer.data.get("legs", [])
+    reservations = [
+        {"id": str(uuid.uuid4()), "orderLineId": line_id,
+         "datedServiceJourneyId": leg["datedServiceJourneyId"], "seats": len(travellers)}
+        for leg in legs if leg.get("reservingRequirement") == RESERVATIONS_COMPULSORY
+    ]
+    line = {
+        "id": line_id,
+        "status": "DRAFT",
+        "externalConfirmation": "PENDING" if offer.data.get("externalConfirmationRequired") else None,
+        "offerId": offer.offer_id,
+        "salesPackageRef": dict(offer.data["salesPackageRef"]),
+        "fareProducts": [dict(p) for p in offer.data.get("fareProducts", [])],
+        "supplementProducts": supplements,
+        "travellerIds": [t["id"] for t in travellers],
+        "price": _line_price(offer, len(travellers), supplements),
+        "legs": [{k: leg.get(k) for k in LEG_FIELDS} for leg in legs],
+        "reservationIds": [r["id"] for r in reservations],
+        "externalReference": config.external_reference,
+        "replacesOrderLineIds": [],
+        "replacedByOrderLineIds": [],
+    }
+    return LineAddition(line, travellers, reservations)
+
+
+def _line_price(offer: Offer, travellers: int, supplements: list[dict[str, Any]]) -> dict[str, Any]:
+    price = offer.data["price"]
+    units = Decimal(travellers if offer.data.get("pricingBasis") == PER_PERSON else 1)
+    return {
+        "amount": price["amount"] * units + total(s["price"]["amount"] for s in supplements),
+        "currency": price["currency"],
+        "taxAmount": price["taxAmount"] * units + total(s["price"]["taxAmount"] for s in supplements),
+    }
