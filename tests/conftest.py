@@ -72,18 +72,27 @@ def make_settings(backend: str, tmp_path: Path, schema: str | None = None) -> Se
                     postgres_schema=schema, rate_limit_anonymous="1000 per second")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+def _prepared_settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
     schema = None
-    if request.param == "postgres":
+    if backend == "postgres":
         require_postgres()
         schema = f"test_{uuid.uuid4().hex[:12]}"
         _run_sql(f'CREATE SCHEMA "{schema}"')
-    configured = make_settings(request.param, tmp_path, schema)
+    configured = make_settings(backend, tmp_path, schema)
     create_schema(configured)
     yield configured
     if schema:
         _run_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    yield from _prepared_settings(request.param, tmp_path)
+
+
+@pytest.fixture
+def postgres_settings(tmp_path: Path) -> Iterator[Settings]:
+    yield from _prepared_settings("postgres", tmp_path)
 
 
 @pytest.fixture

@@ -1,0 +1,124 @@
+"""Seats are never oversold, however many reservations race for the last ones."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from ordering.application import OrderingApplication
+from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, demo_offers
+from ordering.errors import DomainError
+from ordering.http.sales import load_offers
+from ordering.reserving import OfferConfiguration
+from ordering.settings import Settings
+from tests.builders import context_of
+from tests.conftest import JWT_SECRET, TEST_DATABASE_URL, auth_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+ONE_TRAVELLER = OfferConfiguration(BERGEN_OFFER, ["7a1c0e52-0000-4b7e-8c1d-000000000001"])
+
+
+def open_departure(application: OrderingApplication, seats: int) -> None:
+    application.publish_offers(load_offers(demo_offers(application.clock())))
+    application.set_capacity(BERGEN_DEPARTURE, seats)
+
+
+def test_threads_racing_for_the_last_seats_never_oversell(application: OrderingApplication) -> None:
+    open_departure(application, seats=5)
+    start = threading.Barrier(12)
+
+    def reserve(n: int) -> str:
+        start.wait()
+        try:
+            application.reserve_offers(context_of(1, f"race-{n}"), None, [ONE_TRAVELLER])
+        except DomainError as error:
+            return error.code
+        return "RESERVED"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = Counter(pool.map(reserve, range(12)))
+    seats = application.availability(BERGEN_DEPARTURE)
+    assert seats["reserved"] == outcomes["RESERVED"] <= 5
+    assert set(outcomes) <= {"RESERVED", "NO_AVAILABILITY", "CONCURRENT_MODIFICATION"}
+    assert outcomes["RESERVED"] == 5, outcomes  # retries on fresh state: only a full train refuses
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def gunicorn_on_postgres(postgres_settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """The production server: gunicorn with several worker processes against PostgreSQL,
+    started on a schema made by the schema command, with table creation off."""
+    settings = postgres_settings
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": TEST_DATABASE_URL, "POSTGRES_SCHEMA": settings.postgres_schema or "",
+           "JWT_SECRET": JWT_SECRET, "ORDERS_INSTANCE_DIR": str(tmp_path), "POSTGRES_POOL_SIZE": "4"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "3", "--threads", "4",
+         "--bind", f"127.0.0.1:{port}", "app:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, server)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def wait_until_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {server.stderr.read() if server.stderr else ''!r}")
+        try:
+            if requests.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not become ready")
+
+
+@pytest.mark.postgres
+def test_worker_processes_racing_over_http_never_oversell(
+    gunicorn_on_postgres: str, postgres_settings: Settings
+) -> None:
+    application = OrderingApplication(env=postgres_settings.eventsourcing_env())
+    application.publish_offers(load_offers(demo_offers(application.clock())))
+    application.close()
+    writer = auth_headers(permissions=("offers:write",))
+    base = gunicorn_on_postgres
+    assert requests.put(f"{base}/v1/journeys/{BERGEN_DEPARTURE}/capacity", json={"seats": 7},
+                        headers=writer, timeout=10).status_code == 200
+    body = {"offerConfigurations": [{"offerId": BERGEN_OFFER,
+                                     "selectedTravellerIds": ONE_TRAVELLER.selected_traveller_ids}]}
+    start = threading.Barrier(24)
+
+    def reserve(_: int) -> tuple[int, str | None]:
+        start.wait()
+        response = requests.post(f"{base}/v1/reserve-offers", json=body, headers=auth_headers(), timeout=30)
+        return response.status_code, response.json().get("code")
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        outcomes = Counter(pool.map(reserve, range(24)))
+    seats = requests.get(f"{base}/v1/journeys/{BERGEN_DEPARTURE}/availability", headers=writer,
+                         timeout=10).json()
+    assert seats == {"capacity": 7, "reserved": outcomes[(200, None)], "available": 7 - outcomes[(200, None)]}
+    assert outcomes[(200, None)] == 7, outcomes
+    assert set(outcomes) <= {(200, None), (409, "NO_AVAILABILITY"), (409, "CONCURRENT_MODIFICATION")}
