@@ -4,6 +4,6 @@ Importing builds only the Flask app; the event store connection opens on first u
 process, so gunicorn workers never share a pool across a fork.
 """
 
-from ordering.http import create_app
+from ordering.http.factory import create_app
 
 app = create_app()

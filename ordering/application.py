@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from ordering.context import CommandContext
 from ordering.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
@@ -58,6 +58,12 @@ class OrderingApplication(Application[UUID]):
         super().__init__(env)
         self.policy = policy or OrderPolicy()
         self.clock = clock
+        self.after_save: list[Callable[[], None]] = []
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """After every committed save: let the read model catch up (read your writes)."""
+        for listener in self.after_save:
+            listener()
 
     # ----------------------------------------------------------------- orders
 

@@ -35,6 +35,12 @@ class Settings:
     def sqlite_path(self) -> str:
         return self.database_url.removeprefix("sqlite:///")
 
+    @property
+    def sqlite_read_model_path(self) -> str:
+        """On SQLite the read model has a file of its own, so its writes never block the events'."""
+        events = Path(self.sqlite_path)
+        return str(events.with_name(f"{events.stem}-readmodel{events.suffix}"))
+
     def eventsourcing_env(self, create_table: bool = False) -> dict[str, str]:
         """The environment the eventsourcing library reads for its persistence."""
         env = {"CREATE_TABLE": "y" if create_table else "n"}

@@ -1,1 +1,57 @@
-"""Read models built from the event stream (the order search table arrives with the search issue)."""
+"""Read models built from the event stream: the order search table, disposable and rebuildable."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ordering.application import OrderingApplication
+from projections.db import ReadModelDatabase
+from projections.orders import OrderProjector
+from projections.schema import create_read_model, orders_table
+from projections.search import Query, search
+
+log = logging.getLogger(__name__)
+
+
+class ReadModel:
+    def __init__(self, application: OrderingApplication, database: ReadModelDatabase) -> None:
+        self.application = application
+        self.database = database
+        self.projector = OrderProjector(application, database)
+
+    def create_tables(self) -> None:
+        with self.database.transaction(write=True) as cursor:
+            create_read_model(cursor)
+
+    def catch_up(self) -> int:
+        return self.projector.catch_up()
+
+    def catch_up_quietly(self) -> None:
+        """After each save: a failure here loses nothing (the next catch-up redoes it)."""
+        try:
+            self.projector.catch_up()
+        except Exception:
+            log.exception("read model catch-up failed; it resumes on the next change")
+
+    def search(self, organisation_id: int, query: Query) -> dict[str, Any]:
+        return search(self.database, self.projector.active_generation(), organisation_id, query)
+
+    def due_orders(self, now_micros: int, limit: int) -> list[str]:
+        """Orders with unconfirmed changes whose ``expireAt`` has passed, oldest first."""
+        table = orders_table(self.projector.active_generation())
+        with self.database.transaction() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE has_unconfirmed = 1 AND expire_at <= ? "
+                           "ORDER BY expire_at LIMIT ?", (now_micros, limit))
+            return [row[0] for row in cursor.fetchall()]
+
+    def position(self) -> tuple[int, int]:
+        """(position of the active generation, head of the notification log)."""
+        generation = self.projector.active_generation()
+        with self.database.transaction() as cursor:
+            cursor.execute("SELECT position FROM projection_tracking WHERE generation = ?", (generation,))
+            position = int(cursor.fetchone()[0])
+        return position, self.application.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        self.database.close()

@@ -19,8 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ordering.application import OrderingApplication
-from ordering.bootstrap import create_schema
-from ordering.http import create_app
+from ordering.bootstrap import Services, build_services, create_schema
+from ordering.http.factory import create_app
 from ordering.settings import Settings
 from ordering.tokens import TokenKeys
 
@@ -101,18 +101,22 @@ def clock() -> FakeClock:
 
 
 def build_with(clock: FakeClock):  # type: ignore[no-untyped-def]
-    def build(settings: Settings) -> OrderingApplication:
-        return OrderingApplication(env=settings.eventsourcing_env(), policy=settings.policy,
-                                   clock=clock)
+    def build(settings: Settings) -> Services:
+        return build_services(settings, clock)
 
     return build
 
 
 @pytest.fixture
-def application(settings: Settings, clock: FakeClock) -> Iterator[OrderingApplication]:
-    app = build_with(clock)(settings)
-    yield app
-    app.close()
+def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    built = build_services(settings, clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def application(services: Services) -> OrderingApplication:
+    return services.application
 
 
 @pytest.fixture
@@ -126,9 +130,7 @@ def flask_app(settings: Settings, clock: FakeClock) -> Iterator[Flask]:
     app = create_app(settings, build=build_with(clock))
     app.config["TESTING"] = True
     yield app
-    holder = app.extensions["ordering"]
-    if holder._application is not None:
-        holder._application.close()
+    app.extensions["ordering"].close()
 
 
 @pytest.fixture

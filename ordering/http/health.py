@@ -9,7 +9,7 @@ import flask_swagger_ui
 from flask import Blueprint, send_from_directory
 from werkzeug.wrappers import Response
 
-from ordering.http.requests import service
+from ordering.http.requests import read_model
 
 health = Blueprint("health", __name__)
 SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -24,10 +24,11 @@ def live() -> dict[str, Any]:
 @health.get("/health/ready")
 def ready() -> tuple[dict[str, Any], int]:
     try:
-        head = service().recorder.max_notification_id()
-    except Exception as error:  # any failure to reach the store means not ready
-        return {"status": "DOWN", "eventStore": f"unreachable: {type(error).__name__}"}, 503
-    return {"status": "UP", "eventStore": {"headPosition": head or 0}}, 200
+        position, head = read_model().position()
+    except Exception as error:  # any failure to reach the stores means not ready
+        return {"status": "DOWN", "detail": f"unreachable: {type(error).__name__}"}, 503
+    return {"status": "UP", "eventStore": {"headPosition": head},
+            "readModel": {"position": position}}, 200
 
 
 @health.get(f"{SWAGGER_UI_URL}<path:filename>")

@@ -164,3 +164,13 @@ class TrailEvent(Schema):
 class OrderTrail(Schema):
     orderId = fields.String()
     events = fields.List(fields.Nested(TrailEvent))
+
+
+class OrderPage(Schema):
+    """A page of search results; items are stored order documents, already in wire form."""
+
+    items = fields.List(fields.Dict())
+    page = fields.Integer()
+    perPage = fields.Integer()
+    totalItems = fields.Integer()
+    totalPages = fields.Integer()

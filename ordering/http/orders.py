@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,19 +13,42 @@ from ordering.http.order_schemas import (
     CreateOrderIn,
     FailOrderIn,
     OrderOut,
+    OrderPage,
     OrderTrail,
     OrderVersionQuery,
     UpdateOrderIn,
 )
-from ordering.http.requests import caller, command_context, organisation_for_new_order, service
+from ordering.http.requests import (
+    caller,
+    command_context,
+    organisation_for_new_order,
+    read_model,
+    service,
+)
 from ordering.order import Order
+from projections.search import FIELDS, PAGING, parse_query
 
 blp = Blueprint("orders", __name__, url_prefix="/v1/orders", description="Orders")
 AUDIT_ALL = "audit:read-all"
 
 
+SEARCH_PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "schema": {"type": "string"},
+     "description": f"operator:value, operators {' '.join(field.operators)}; may repeat"}
+    for name, field in FIELDS.items()
+] + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+     for name in PAGING]
+
+
 @blp.route("")
 class Orders(MethodView):
+    @blp.doc(parameters=SEARCH_PARAMETERS)
+    @blp.response(200, OrderPage)
+    def get(self) -> dict[str, Any]:
+        """Search the caller's orders (field=operator:value, orderBy, sortBy, page, perPage)"""
+        query = parse_query(request.args.to_dict(flat=False))
+        return read_model().search(caller().organisation_id, query)
+
     @blp.arguments(CreateOrderIn, unknown="raise")
     @blp.response(201, OrderOut)
     def post(self, body: dict[str, Any]) -> tuple[Order, int, dict[str, str]]:

@@ -13,10 +13,12 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from ordering.application import OrderingApplication
+from ordering.bootstrap import Services
 from ordering.context import CommandContext
 from ordering.http.problems import ApiProblem
 from ordering.settings import Settings
 from ordering.tokens import Caller, InvalidToken, TokenKeys
+from projections import ReadModel
 
 PRINTABLE_HEADER = re.compile(r"^[\x20-\x7e]{1,200}$")
 ON_BEHALF_OF_PERMISSION = "orders:on-behalf-of"
@@ -24,20 +26,28 @@ ON_BEHALF_OF_PERMISSION = "orders:on-behalf-of"
 
 @dataclass
 class ServiceHolder:
-    """Builds the application lazily, once per process (after any fork)."""
+    """Builds the services lazily, once per process (after any fork)."""
 
     settings: Settings
-    build: Callable[[Settings], OrderingApplication]
+    build: Callable[[Settings], Services]
     keys: TokenKeys
-    _application: OrderingApplication | None = None
+    _services: Services | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def application(self) -> OrderingApplication:
-        if self._application is None:
+    def services(self) -> Services:
+        if self._services is None:
             with self._lock:
-                if self._application is None:
-                    self._application = self.build(self.settings)
-        return self._application
+                if self._services is None:
+                    self._services = self.build(self.settings)
+        return self._services
+
+    def application(self) -> OrderingApplication:
+        return self.services().application
+
+    def close(self) -> None:
+        if self._services is not None:
+            self._services.close()
+            self._services = None
 
 
 def holder() -> ServiceHolder:
@@ -47,6 +57,10 @@ def holder() -> ServiceHolder:
 
 def service() -> OrderingApplication:
     return holder().application()
+
+
+def read_model() -> ReadModel:
+    return holder().services().read_model
 
 
 def caller() -> Caller:

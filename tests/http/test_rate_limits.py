@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ordering.bootstrap import create_schema
-from ordering.http import create_app
+from ordering.http.factory import create_app
 from tests.conftest import auth_headers, make_settings
 
 

@@ -7,11 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from ordering.application import OrderingApplication
+from ordering.bootstrap import build_services
 from ordering.errors import ConcurrentModification
 from ordering.order import Order
 from ordering.settings import Settings
 from tests.builders import a_line, captured, context_of
-from tests.conftest import FakeClock, build_with
+from tests.conftest import FakeClock
 
 CTX = context_of(1)
 
@@ -28,9 +29,9 @@ def test_an_order_round_trips_exactly_through_the_store(
 
     application._change(code, CTX, act)
     live = application.get_order(code, 1)
-    other_process = build_with(clock)(settings)
+    other_process = build_services(settings, clock)
     try:
-        reloaded = other_process.get_order(code, 1)
+        reloaded = other_process.application.get_order(code, 1)
     finally:
         other_process.close()
     assert vars(reloaded) == vars(live)

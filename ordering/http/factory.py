@@ -1,0 +1,52 @@
+"""The Flask HTTP facade: the app factory wires settings, hooks, blueprints and the docs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask_smorest import Api
+
+from ordering.bootstrap import Services, build_services
+from ordering.http import health as health_views
+from ordering.http import orders, sales
+from ordering.http.problems import register_problem_handlers
+from ordering.http.ratelimit import limiter_for
+from ordering.http.requests import ServiceHolder, register_request_hooks
+from ordering.settings import Settings, load_settings
+from ordering.tokens import load_keys
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def create_app(
+    settings: Settings | None = None,
+    build: Callable[[Settings], Services] = build_services,
+) -> Flask:
+    """Builds the Flask app; the application and read model are built on first use."""
+    settings = settings or load_settings()
+    app = Flask("ordering")
+    app.config.update(
+        API_TITLE="Order service",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=health_views.SWAGGER_UI_URL,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["ordering"] = ServiceHolder(settings, build, load_keys(settings))
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearer": []}]})
+    api.register_blueprint(orders.blp)
+    api.register_blueprint(sales.blp)
+    app.register_blueprint(health_views.health)
+    register_request_hooks(app, limiter_for(settings))
+    register_problem_handlers(app)
+    from ordering.cli import register_commands
+
+    register_commands(app)
+    return app

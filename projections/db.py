@@ -1,0 +1,90 @@
+"""The read model's own connection: SQLite (the embedded default) or PostgreSQL.
+
+Statements are written once with ``?`` placeholders and integer-only values (money in cents, times
+in microseconds since the epoch), so the same SQL runs on both backends.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from psycopg_pool import ConnectionPool
+
+from ordering.settings import Settings
+
+
+class Cursor(Protocol):
+    def execute(self, statement: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class PortableCursor:
+    """Takes ``?`` placeholders on both backends."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cursor = cursor
+        self._postgres = postgres
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self._postgres else statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(self._sql(statement), tuple(params))
+
+    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(self._sql(statement), [tuple(p) for p in params])
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+
+class ReadModelDatabase:
+    def __init__(self, settings: Settings) -> None:
+        self.postgres = settings.is_postgres
+        self._sqlite_path = settings.sqlite_read_model_path
+        self._pool: ConnectionPool | None = None
+        if self.postgres:
+            options = f"-c search_path={settings.postgres_schema}" if settings.postgres_schema else ""
+            self._pool = ConnectionPool(settings.database_url, min_size=1,
+                                        max_size=settings.postgres_pool_size,
+                                        kwargs={"options": options} if options else {}, open=True)
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[PortableCursor]:
+        """A transaction; on SQLite a writing one takes the write lock up front (IMMEDIATE)."""
+        if self._pool is not None:
+            with self._pool.connection() as connection, connection.transaction():
+                yield PortableCursor(connection.cursor(), postgres=True)
+        else:
+            with self._sqlite_transaction(write) as cursor:
+                yield cursor
+
+    @contextmanager
+    def _sqlite_transaction(self, write: bool) -> Iterator[PortableCursor]:
+        connection = sqlite3.connect(self._sqlite_path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        try:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield PortableCursor(connection.cursor(), postgres=False)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+    def lock_clause(self) -> str:
+        """Row lock for the tracking row (SQLite's IMMEDIATE transaction already serialises)."""
+        return " FOR UPDATE" if self.postgres else ""
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()

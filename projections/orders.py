@@ -1,0 +1,171 @@
+"""The order projection: follows the notification log and keeps one row (plus terms) per order.
+
+Rows and the tracked position are written in one transaction while the tracking row is locked,
+so each event counts exactly once however many processes advance the projection at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ordering.application import OrderingApplication
+from ordering.http.order_schemas import OrderOut
+from ordering.order import ACTIVE_LINE_STATUSES, Order
+from projections.db import PortableCursor, ReadModelDatabase
+from projections.schema import ORDER_COLUMNS, orders_table, terms_table
+
+log = logging.getLogger(__name__)
+ORDER_TOPIC_PREFIX = f"{Order.__module__}:{Order.__qualname__}."
+LINE_TERMS = {"orderLineId": "id", "orderLineExternalReference": "externalReference"}
+LEG_TEXT_TERMS = ("serviceJourneyId", "datedServiceJourneyId", "originalDatedServiceJourneyId",
+                  "fromStopPlaceId", "toStopPlaceId")
+LEG_TIME_TERMS = ("startTime", "endTime")
+CACHE_SIZE = 20_000
+ORDER_DOCUMENT = OrderOut()
+
+
+def cents(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+def micros(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def order_row(order: Order) -> tuple[Any, ...]:
+    row = {
+        "id": order.code, "organisation_id": order.organisation_id, "status": order.status,
+        "currency": order.currency, "pos": order.pos,
+        "distribution_channel_id": order.distribution_channel_id,
+        "external_reference": order.external_reference, "created_by": order.created_by,
+        "balance": cents(order.balance), "total_amount": cents(order.total_amount),
+        "total_tax_amount": cents(order.total_tax_amount), "version": order.order_version,
+        "created_at": micros(order.created_at), "last_confirmed_at": micros(order.last_confirmed_at),
+        "expire_at": micros(order.expire_at), "has_unconfirmed": int(order.has_unconfirmed_changes),
+        "locked": int(order.locked), "locked_at": micros(order.lock["lockedAt"]) if order.lock else None,
+        "document": json.dumps(ORDER_DOCUMENT.dump(order), separators=(",", ":")),
+    }
+    return tuple(row[column] for column in ORDER_COLUMNS)
+
+
+def order_terms(order: Order) -> list[tuple[str, str, str | None, int | None]]:
+    """What the line- and leg-level filters match: one row per value of an active line or leg."""
+    terms: list[tuple[str, str | None, int | None]] = []
+    for value in (order.contact_info or {}).values():
+        terms.append(("contact", value, None))
+    for line in order.lines:
+        if line["status"] not in ACTIVE_LINE_STATUSES:
+            continue
+        terms.extend((name, line.get(key), None) for name, key in LINE_TERMS.items())
+        terms.extend(("reservationId", rid, None) for rid in line["reservationIds"])
+        terms.append(("salesPackageId", line["salesPackageRef"]["id"], None))
+        terms.append(("salesPackageVersion", line["salesPackageRef"]["version"], None))
+        for product in line["fareProducts"]:
+            terms.append(("fareProductId", product.get("id"), None))
+            terms.append(("fareProductVersion", product.get("version"), None))
+        for leg in line["legs"]:
+            terms.extend((name, leg.get(name), None) for name in LEG_TEXT_TERMS)
+            terms.extend((name, None, micros(leg.get(name))) for name in LEG_TIME_TERMS)
+    unique = {t for t in terms if t[1] is not None or t[2] is not None}
+    return [(order.code, *term) for term in sorted(unique, key=repr)]
+
+
+class OrderProjector:
+    def __init__(self, application: OrderingApplication, database: ReadModelDatabase,
+                 batch_size: int = 500) -> None:
+        self.application = application
+        self.database = database
+        self.batch_size = batch_size
+        self._orders: OrderedDict[UUID, Order] = OrderedDict()
+
+    def active_generation(self) -> int:
+        with self.database.transaction() as cursor:
+            cursor.execute("SELECT generation FROM projection_active WHERE id = 1")
+            return int(cursor.fetchone()[0])
+
+    def catch_up(self, generation: int | None = None, until: int | None = None) -> int:
+        """Apply every new event to the (active) generation; returns how many were read."""
+        total = 0
+        while True:
+            read = self.advance(generation, until)
+            total += read
+            if read < self.batch_size:
+                return total
+
+    def advance(self, generation: int | None = None, until: int | None = None) -> int:
+        """One batch, in one transaction with the tracked position."""
+        with self.database.transaction(write=True) as cursor:
+            generation = generation or self._active(cursor)
+            cursor.execute("SELECT position FROM projection_tracking WHERE generation = ?"
+                           + self.database.lock_clause(), (generation,))
+            found = cursor.fetchone()
+            if found is None:
+                return 0  # that generation was switched away and dropped meanwhile
+            position = int(found[0])
+            notifications = self.application.recorder.select_notifications(
+                start=position, limit=self.batch_size, stop=until, inclusive_of_start=False)
+            if not notifications:
+                return 0
+            self._write(cursor, generation, self._orders_after(notifications))
+            cursor.execute("UPDATE projection_tracking SET position = ? WHERE generation = ?",
+                           (notifications[-1].id, generation))
+            return len(notifications)
+
+    def _active(self, cursor: PortableCursor) -> int:
+        cursor.execute("SELECT generation FROM projection_active WHERE id = 1")
+        return int(cursor.fetchone()[0])
+
+    def _orders_after(self, notifications: Any) -> list[Order]:
+        touched: dict[UUID, Order] = {}
+        for notification in notifications:
+            if not notification.topic.startswith(ORDER_TOPIC_PREFIX):
+                continue
+            domain_event = self.application.mapper.to_domain_event(notification)
+            order = self._order_before(domain_event.originator_id, domain_event.originator_version)
+            order = cast_mutate(domain_event, order)
+            self._remember(order)
+            touched[order.id] = order
+        return list(touched.values())
+
+    def _order_before(self, order_id: UUID, event_version: int) -> Order | None:
+        cached = self._orders.get(order_id)
+        if cached is not None and cached.version == event_version - 1:
+            return cached
+        if event_version == 1:
+            return None
+        order: Order = self.application.repository.get(order_id, version=event_version - 1)
+        return order
+
+    def _remember(self, order: Order) -> None:
+        self._orders[order.id] = order
+        self._orders.move_to_end(order.id)
+        while len(self._orders) > CACHE_SIZE:
+            self._orders.popitem(last=False)
+
+    def _write(self, cursor: PortableCursor, generation: int, orders: list[Order]) -> None:
+        if not orders:
+            return
+        table, terms = orders_table(generation), terms_table(generation)
+        columns = ", ".join(ORDER_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c != "id")
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}", [order_row(o) for o in orders])
+        cursor.executemany(f"DELETE FROM {terms} WHERE order_id = ?", [(o.code,) for o in orders])
+        rows = [term for order in orders for term in order_terms(order)]
+        if rows:
+            cursor.executemany(
+                f"INSERT INTO {terms} (order_id, field, text_value, num_value) VALUES (?, ?, ?, ?)", rows)
+
+
+def cast_mutate(domain_event: Any, order: Order | None) -> Order:
+    mutated: Order = domain_event.mutate(order)
+    return mutated

@@ -1,0 +1,201 @@
+"""Order search on the read model: ``field=op:value`` filters turned into bound-parameter SQL.
+
+Only whitelisted column names and operators ever reach the SQL text; every value is a parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ordering.errors import InvalidRequest
+from ordering.money import parse_money
+from projections.db import ReadModelDatabase
+from projections.orders import micros
+from projections.schema import orders_table, terms_table
+
+EQUALITY = ("eq", "ne", "in", "nin")
+ORDERING = (*EQUALITY, "gt", "gte", "lt", "lte")
+SQL_OPERATORS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+MAX_LIST = 100
+PAGING = ("orderBy", "sortBy", "page", "perPage")
+
+
+def _text(value: str) -> str:
+    if len(value) > 200:
+        raise ValueError("at most 200 characters")
+    return value
+
+
+def _integer(value: str) -> int:
+    if not value.lstrip("-").isdigit() or len(value) > 12:
+        raise ValueError("must be an integer")
+    return int(value)
+
+
+def _money(value: str) -> int:
+    return int(parse_money(value) * 100)
+
+
+def _time(value: str) -> int:
+    text = value.replace(" ", "+")  # an unencoded "+" in a query string arrives as a space
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an RFC 3339 time with an offset") from None
+    if moment.tzinfo is None:
+        raise ValueError("must carry a UTC offset")
+    result = micros(moment.astimezone(UTC))
+    assert result is not None
+    return result
+
+
+@dataclass(frozen=True)
+class Field:
+    column: str
+    parse: Callable[[str], Any]
+    operators: tuple[str, ...]
+    term: bool = False  # matched on the order's active lines and legs
+
+    @property
+    def value_column(self) -> str:
+        return "num_value" if self.parse in (_time, _integer) else "text_value"
+
+
+FIELDS: dict[str, Field] = {
+    "id": Field("id", _text, EQUALITY),
+    "status": Field("status", _text, EQUALITY),
+    "currency": Field("currency", _text, EQUALITY),
+    "pos": Field("pos", _text, EQUALITY),
+    "distributionChannelId": Field("distribution_channel_id", _text, EQUALITY),
+    "externalReference": Field("external_reference", _text, EQUALITY),
+    "createdBy": Field("created_by", _text, EQUALITY),
+    "balance": Field("balance", _money, ORDERING),
+    "totalAmount": Field("total_amount", _money, ORDERING),
+    "totalTaxAmount": Field("total_tax_amount", _money, ORDERING),
+    "version": Field("version", _integer, ORDERING),
+    "createdAt": Field("created_at", _time, ORDERING),
+    "lastConfirmedAt": Field("last_confirmed_at", _time, ORDERING),
+    "organisationId": Field("organisation_id", _integer, ORDERING),
+    **{name: Field(name, _text, EQUALITY, term=True) for name in (
+        "contact", "orderLineId", "orderLineExternalReference", "reservationId", "salesPackageId",
+        "salesPackageVersion", "fareProductId", "fareProductVersion", "serviceJourneyId",
+        "datedServiceJourneyId", "originalDatedServiceJourneyId", "fromStopPlaceId", "toStopPlaceId")},
+    "startTime": Field("startTime", _time, ORDERING, term=True),
+    "endTime": Field("endTime", _time, ORDERING, term=True),
+}
+ORDER_BY = {"createdAt": "created_at", "id": "id", "totalAmount": "total_amount", "balance": "balance",
+            "lastConfirmedAt": "last_confirmed_at", "version": "version"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: Field
+    operator: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    conditions: tuple[Condition, ...]
+    order_by: str = "created_at"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 20
+
+
+def parse_query(args: dict[str, list[str]]) -> Query:
+    """``{name: [raw values]}`` from the query string; raises InvalidRequest naming the field."""
+    conditions = [parse_condition(name, raw) for name, values in args.items()
+                  if name not in PAGING for raw in values]
+    order_by = _single(args, "orderBy", "createdAt")
+    if order_by not in ORDER_BY:
+        raise InvalidRequest(f"orderBy must be one of {', '.join(ORDER_BY)}", "orderBy")
+    sort = _single(args, "sortBy", "asc")
+    if sort not in ("asc", "desc"):
+        raise InvalidRequest("sortBy must be asc or desc", "sortBy")
+    return Query(tuple(conditions), ORDER_BY[order_by], sort == "desc",
+                 _bounded(args, "page", 1, 1, 10_000_000), _bounded(args, "perPage", 20, 1, 100))
+
+
+def parse_condition(name: str, raw: str) -> Condition:
+    field = FIELDS.get(name)
+    if field is None:
+        raise InvalidRequest(f"{name} is not a searchable field", name)
+    operator, _, value = raw.partition(":") if _has_operator(raw) else ("eq", "", raw)
+    if operator not in field.operators:
+        raise InvalidRequest(f"{name} takes the operators {', '.join(field.operators)}", name)
+    texts = value.split(",") if operator in ("in", "nin") else [value]
+    if len(texts) > MAX_LIST:
+        raise InvalidRequest(f"{name}: at most {MAX_LIST} values in a list", name)
+    try:
+        values = tuple(field.parse(text) for text in texts)
+    except ValueError as error:
+        raise InvalidRequest(f"{name}: {error}", name) from None
+    return Condition(field, operator, values)
+
+
+def _has_operator(raw: str) -> bool:
+    return raw.partition(":")[0] in ORDERING and ":" in raw
+
+
+def _single(args: dict[str, list[str]], name: str, default: str) -> str:
+    values = args.get(name, [default])
+    if len(values) != 1:
+        raise InvalidRequest(f"{name} may be given once", name)
+    return values[0]
+
+
+def _bounded(args: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+    text = _single(args, name, str(default))
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidRequest(f"{name} must be an integer from {low} to {high}", name)
+    return int(text)
+
+
+def _condition_sql(condition: Condition, generation: int) -> tuple[str, list[Any]]:
+    field, op, values = condition.field, condition.operator, list(condition.values)
+    if field.term:
+        column = f"t.{field.value_column}"
+        inner, params = _comparison(column, op, values, nullable=False)
+        return (f"EXISTS (SELECT 1 FROM {terms_table(generation)} t WHERE t.order_id = o.id "
+                f"AND t.field = ? AND {inner})", [field.column, *params])
+    return _comparison(f"o.{field.column}", op, values, nullable=True)
+
+
+def _comparison(column: str, op: str, values: list[Any], nullable: bool) -> tuple[str, list[Any]]:
+    marks = ", ".join("?" * len(values))
+    if op == "in":
+        return f"{column} IN ({marks})", values
+    if op == "nin":
+        sql = f"{column} NOT IN ({marks})"
+        return (f"({column} IS NULL OR {sql})" if nullable else sql), values
+    sql = f"{column} {SQL_OPERATORS[op]} ?"
+    if op == "ne" and nullable:
+        sql = f"({column} IS NULL OR {sql})"
+    return sql, values
+
+
+def search(database: ReadModelDatabase, generation: int, organisation_id: int, query: Query
+           ) -> dict[str, Any]:
+    clauses, params = ["o.organisation_id = ?"], [organisation_id]
+    for condition in query.conditions:
+        sql, values = _condition_sql(condition, generation)
+        clauses.append(sql)
+        params.extend(values)
+    where = " AND ".join(clauses)
+    direction = "DESC" if query.descending else "ASC"
+    order = f"(o.{query.order_by} IS NULL), o.{query.order_by} {direction}, o.id {direction}"
+    table = orders_table(generation)
+    with database.transaction() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table} o WHERE {where}", params)
+        total = int(cursor.fetchone()[0])
+        cursor.execute(f"SELECT o.document FROM {table} o WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                       [*params, query.per_page, (query.page - 1) * query.per_page])
+        items = [json.loads(row[0]) for row in cursor.fetchall()]
+    return {"items": items, "page": query.page, "perPage": query.per_page, "totalItems": total,
+            "totalPages": math.ceil(total / query.per_page)}
