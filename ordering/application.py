@@ -148,7 +148,8 @@ class OrderingApplication(Application[UUID]):
 
         def unit() -> tuple[Reservation, Sequence[Aggregate]]:
             now = self.clock()
-            order = self._load(order_id, ctx.organisation_id) if order_id else self._new_order(ctx, now)
+            order = (self._load(order_id, ctx.organisation_id) if order_id is not None
+                     else self._new_order(ctx, now))
             additions = [addition for position, c in enumerate(configurations)
                          for addition in plan_lines(offers[c.offer_id], c, now, position)]
             self._check_currency(order, offers.values())
@@ -156,7 +157,7 @@ class OrderingApplication(Application[UUID]):
             order.add_lines(additions, now, now + self.policy.draft_ttl, ctx.as_event_data())
             return Reservation(order, additions), [order, *departures]
 
-        return self._retrying(unit, order_id or "new order")
+        return self._retrying(unit, "new order" if order_id is None else order_id)
 
     def _hold_seats(self, order_code: str, additions: list[LineAddition]) -> list[Aggregate]:
         wanted: dict[str, list[dict[str, Any]]] = {}
@@ -244,13 +245,13 @@ class OrderingApplication(Application[UUID]):
     # ----------------------------------------------------------------- payments
 
     def create_payment(self, ctx: CommandContext, order_id: str, order_version: int, amount: Any,
-                       currency: str, payment_type: str) -> Payment:
+                       payment_type: str, currency: str | None = None) -> Payment:
         """A payment of the whole balance of the order's current version; locks the order."""
         def unit() -> tuple[Payment, Sequence[Aggregate]]:
             order = self._load(order_id, ctx.organisation_id)
-            check_payment_fits(order, order_version, amount, currency)
+            check_payment_fits(order, order_version, amount, currency or order.currency)
             now = self.clock()
-            payment = Payment(order.code, order_version, order.organisation_id, amount, currency,
+            payment = Payment(order.code, order_version, order.organisation_id, amount, order.currency,
                               payment_type, now, ctx.as_event_data())
             order.lock_for_payment(payment.payment_id, now, ctx.as_event_data())
             return payment, [order, payment]

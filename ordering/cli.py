@@ -16,6 +16,7 @@ from ordering.errors import DomainError
 from ordering.http.problems import ApiProblem
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
+from projections import maintenance
 
 
 def describe(error: Exception) -> str:
@@ -64,6 +65,33 @@ def register_commands(app: Flask) -> None:
         from datetime import timedelta
 
         click.echo(holder.keys.mint(organisation_id, subject, list(permissions), timedelta(hours=hours)))
+
+    @app.cli.command("rebuild")
+    @click.option("--batch-size", type=int, default=2000, show_default=True)
+    def rebuild_command(batch_size: int) -> None:
+        """Rebuild the read model from the whole event history, beside the live one, then switch."""
+        read_model = holder.services().read_model
+        with click.progressbar(length=1, label="rebuilding", show_pos=True) as bar:
+            def progress(position: int, head: int) -> None:
+                bar.length = max(head, 1)
+                bar.update(position - bar.pos)
+
+            report = maintenance.rebuild(read_model, progress, batch_size)
+        click.echo(f"generation {report.generation} live: {report.events} events in "
+                   f"{report.seconds:.1f} s, {report.events_per_second:,.0f} events/s")
+
+    @app.cli.command("verify")
+    def verify_command() -> None:
+        """Replay every order and compare it with the read model; exit 1 on any difference."""
+        differences = maintenance.verify(holder.services().read_model, click.echo)
+        if differences:
+            raise click.ClickException(f"{differences} orders differ from their events")
+        click.echo("every order in the read model matches its replayed events")
+
+    @app.cli.command("status")
+    def status_command() -> None:
+        """The read model's position against the head of the event log."""
+        click.echo(json.dumps(maintenance.status(holder.services().read_model), indent=2))
 
     @app.cli.command("audit")
     @click.argument("order_id")

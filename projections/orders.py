@@ -115,8 +115,8 @@ class OrderProjector:
             if not notifications:
                 return 0
             self._write(cursor, generation, self._orders_after(notifications))
-            cursor.execute("UPDATE projection_tracking SET position = ? WHERE generation = ?",
-                           (notifications[-1].id, generation))
+            cursor.execute("UPDATE projection_tracking SET position = ?, applied = applied + ? "
+                           "WHERE generation = ?", (notifications[-1].id, len(notifications), generation))
             return len(notifications)
 
     def _active(self, cursor: PortableCursor) -> int:

@@ -8,6 +8,7 @@ META_DDL = [
     """CREATE TABLE IF NOT EXISTS projection_tracking (
         generation INTEGER PRIMARY KEY,
         position BIGINT NOT NULL,
+        applied BIGINT NOT NULL,
         state TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS projection_active (
         id INTEGER PRIMARY KEY,
@@ -71,8 +72,8 @@ def generation_ddl(generation: int) -> list[str]:
 def create_generation(cursor: PortableCursor, generation: int, state: str) -> None:
     for statement in generation_ddl(generation):
         cursor.execute(statement)
-    cursor.execute("INSERT INTO projection_tracking (generation, position, state) VALUES (?, 0, ?)",
-                   (generation, state))
+    cursor.execute("INSERT INTO projection_tracking (generation, position, applied, state) "
+                   "VALUES (?, 0, 0, ?)", (generation, state))
 
 
 def drop_generation(cursor: PortableCursor, generation: int) -> None:

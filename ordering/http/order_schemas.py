@@ -20,7 +20,8 @@ class FareProductRef(Reference):
 
 class Price(Schema):
     amount = Money(required=True)
-    currency = CURRENCY
+    currency = fields.String(load_default="NOK", validate=validate.Regexp(
+        r"^[A-Z]{3}$", error="must be an ISO 4217 code"))
     taxAmount = Money(required=True)
 
 

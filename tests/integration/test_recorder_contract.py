@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,13 @@ class OurRecorderCases(ApplicationRecorderTestCase[Any]):
     def setUp(self) -> None:
         self._drops: list[Any] = []
         self._applications: list[OrderingApplication] = []
+        self._threads_before = set(threading.enumerate())
 
     def tearDown(self) -> None:
+        # The library's concurrency case leaves its reader threads to stop on their own; closing
+        # the store under a thread still reading crashes SQLite's driver, so wait for them.
+        for thread in set(threading.enumerate()) - self._threads_before:
+            thread.join(timeout=10)
         for application in self._applications:
             application.close()
         for cleanup in self._drops:
