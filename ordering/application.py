@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording
 
-from ordering.context import CommandContext
+from ordering.context import CommandContext, system_context
 from ordering.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
 from ordering.inventory import Departure, NoAvailability, departure_uuid
 from ordering.offer import Catalogue, Offer, OfferExists
@@ -32,6 +32,7 @@ Clock = Callable[[], datetime]
 T = TypeVar("T")
 Unit = Callable[[], tuple[T, Sequence[Aggregate]]]
 RETRY_BACKOFF_SECONDS = 0.005
+EXPIRY_ACTOR = "order-expiry-scheduler"
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,12 @@ class OrderingApplication(Application[UUID]):
 
         return self._change(order_id, ctx, unlock)
 
-    def expire_order(self, order_id: str, now: datetime, ctx: CommandContext) -> bool:
-        """Idempotent: emits ``OrderExpired`` only when the order is due at ``now``."""
+    def expire_order(self, order_id: str, now: datetime, correlation_id: str | None = None) -> bool:
+        """Idempotent: emits ``OrderExpired`` only when the order is due at ``now``; a payment
+        whose lock timed out is cancelled first. The service itself is the actor."""
         def unit() -> tuple[bool, Sequence[Aggregate]]:
             order = self._load(order_id, None)
+            ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
             payment_id = order.lock["paymentId"] if order.lock else None
             scrapped = order.unconfirmed_reservations()
             if not order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data()):

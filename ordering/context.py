@@ -28,7 +28,8 @@ class CommandContext:
 
 
 def system_context(correlation_id: str, organisation_id: int, actor: str) -> CommandContext:
-    """Context for changes the service makes by itself (the expiry scheduler)."""
+    """Context for changes the service makes by itself (the expiry scheduler), on behalf of
+    the organisation that owns the order."""
     return CommandContext(
         correlation_id=correlation_id,
         organisation_id=organisation_id,

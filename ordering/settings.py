@@ -26,6 +26,8 @@ class Settings:
     rate_limit_storage: str = "memory://"
     postgres_pool_size: int = 5
     postgres_schema: str | None = None
+    expiry_interval_seconds: float = 5.0
+    embedded_scheduler: bool = False
 
     @property
     def is_postgres(self) -> bool:
@@ -90,6 +92,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_storage=environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         postgres_pool_size=int(environ.get("POSTGRES_POOL_SIZE", 5)),
         postgres_schema=environ.get("POSTGRES_SCHEMA") or None,
+        expiry_interval_seconds=float(environ.get("ORDER_EXPIRY_INTERVAL_SECONDS", 5)),
+        embedded_scheduler=environ.get("ORDERS_EMBEDDED_SCHEDULER", "") in ("1", "true", "yes"),
     )
 
 

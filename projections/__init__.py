@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from ordering.application import OrderingApplication
 from projections.db import ReadModelDatabase
-from projections.orders import OrderProjector
+from projections.orders import OrderProjector, micros
 from projections.schema import create_read_model, orders_table
 from projections.search import Query, search
 
@@ -37,12 +38,14 @@ class ReadModel:
     def search(self, organisation_id: int, query: Query) -> dict[str, Any]:
         return search(self.database, self.projector.active_generation(), organisation_id, query)
 
-    def due_orders(self, now_micros: int, limit: int) -> list[str]:
-        """Orders with unconfirmed changes whose ``expireAt`` has passed, oldest first."""
+    def due_orders(self, now: datetime, lock_deadline: datetime, limit: int) -> list[str]:
+        """Orders with unconfirmed changes past ``expireAt``, oldest first; a locked one only
+        once its lock was taken at or before ``lock_deadline``."""
         table = orders_table(self.projector.active_generation())
         with self.database.transaction() as cursor:
             cursor.execute(f"SELECT id FROM {table} WHERE has_unconfirmed = 1 AND expire_at <= ? "
-                           "ORDER BY expire_at LIMIT ?", (now_micros, limit))
+                           "AND (locked = 0 OR locked_at <= ?) ORDER BY expire_at, id LIMIT ?",
+                           (micros(now), micros(lock_deadline), limit))
             return [row[0] for row in cursor.fetchall()]
 
     def position(self) -> tuple[int, int]:

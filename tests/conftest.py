@@ -96,6 +96,11 @@ def postgres_settings(tmp_path: Path) -> Iterator[Settings]:
 
 
 @pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Iterator[Settings]:
+    yield from _prepared_settings("sqlite", tmp_path)
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

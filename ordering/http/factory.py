@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ordering.bootstrap import Services, build_services
+from ordering.expiry import start_embedded_scheduler
 from ordering.http import health as health_views
 from ordering.http import orders, sales
 from ordering.http.problems import register_problem_handlers
@@ -49,4 +50,7 @@ def create_app(
     from ordering.cli import register_commands
 
     register_commands(app)
+    if settings.embedded_scheduler:
+        holder = app.extensions["ordering"]
+        app.extensions["ordering-scheduler"] = start_embedded_scheduler(holder.services, settings)
     return app

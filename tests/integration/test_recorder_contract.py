@@ -31,7 +31,8 @@ class OurRecorderCases(ApplicationRecorderTestCase[Any]):
         # The library's concurrency case leaves its reader threads to stop on their own; closing
         # the store under a thread still reading crashes SQLite's driver, so wait for them.
         for thread in set(threading.enumerate()) - self._threads_before:
-            thread.join(timeout=10)
+            if not thread.name.startswith("pool-"):  # psycopg pool workers end with their pool
+                thread.join(timeout=10)
         for application in self._applications:
             application.close()
         for cleanup in self._drops:

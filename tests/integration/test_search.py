@@ -233,6 +233,6 @@ def test_reset_and_expiry_take_scrapped_lines_out_of_line_level_searches(
     assert client.post(f"/v1/orders/{code}/reset", headers=HEADERS).status_code == 200
     assert shop["drammen"] not in ids(client, "fromStopPlaceId=NSR:StopPlace:11")
     clock.advance(minutes=30)
-    app_of(flask_app).expire_order(shop["drammen_2"], clock.now, context_of(1))
+    app_of(flask_app).expire_order(shop["drammen_2"], clock.now)
     assert ids(client, "fromStopPlaceId=NSR:StopPlace:11") == []
     assert names(shop, ids(client, "totalAmount=0.00")) == ["drammen", "drammen_2", "empty"]

@@ -103,10 +103,10 @@ def test_expire_is_idempotent_and_only_acts_when_due(
     add_and_pay(memory_application, code)
     memory_application._change(code, CTX, lambda o: o.add_lines(
         [a_line("30.00")], clock.now, clock.now + timedelta(minutes=20), CTX.as_event_data()))
-    assert not memory_application.expire_order(code, clock.now, CTX)
+    assert not memory_application.expire_order(code, clock.now)
     due = clock.advance(minutes=20)
-    assert memory_application.expire_order(code, due, CTX)
-    assert not memory_application.expire_order(code, due, CTX)
+    assert memory_application.expire_order(code, due)
+    assert not memory_application.expire_order(code, due)
     order = memory_application.get_order(code, 1)
     assert (order.status, order.order_version, order.total_amount) == ("CONFIRMED", 1, 100)
 

@@ -1,0 +1,125 @@
+"""Expiry: find orders whose ``expireAt`` has passed and issue the idempotent expire command.
+
+Due orders come from the read model (indexed on ``expire_at``), never from loading every order.
+Each sweep re-reads them, so orders that fell due while no scheduler ran are found on the next
+one. Several schedulers may run: on PostgreSQL one leads at a time (a session advisory lock on
+its own connection; a crashed leader's lock goes with its connection); and even two sweeping at
+once expire an order only once, because ``expire`` re-checks the order and the event store
+refuses the second write of the same version.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import uuid4
+
+import psycopg
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+
+from ordering.bootstrap import Services
+from ordering.errors import DomainError
+from ordering.policy import utcnow
+from ordering.settings import Settings
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    due: int
+    expired: int
+
+
+def sweep(services: Services, now: datetime, batch: int = SWEEP_BATCH) -> SweepReport:
+    """Expire every order due at ``now``."""
+    services.read_model.catch_up()
+    lock_deadline = now - services.application.policy.lock_timeout
+    correlation_id = f"expiry-{uuid4()}"
+    seen: set[str] = set()
+    expired = 0
+    while True:
+        due = [code for code in services.read_model.due_orders(now, lock_deadline, batch + len(seen))
+               if code not in seen]
+        if not due:
+            return SweepReport(len(seen), expired)
+        for code in due:
+            seen.add(code)
+            expired += _expire(services, code, now, correlation_id)
+
+
+def _expire(services: Services, code: str, now: datetime, correlation_id: str) -> int:
+    try:
+        return int(services.application.expire_order(code, now, correlation_id))
+    except DomainError as error:  # e.g. it kept changing under us: the next sweep tries again
+        log.warning("order %s not expired this sweep: %s", code, error.detail)
+        return 0
+
+
+class Leadership:
+    """At most one sweeping scheduler per database: a PostgreSQL session advisory lock."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.key = zlib.crc32(f"order-expiry:{settings.postgres_schema or 'public'}".encode())
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._held = False
+
+    def acquire(self) -> bool:
+        """True while this process leads; never blocks (a follower just skips its turn)."""
+        if not self.settings.is_postgres:
+            return True  # the embedded SQLite service runs a single scheduler
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = psycopg.connect(self.settings.database_url, autocommit=True,
+                                                   connect_timeout=5)
+                self._held = False
+            if self._held:
+                self._connection.execute("SELECT 1")
+            else:
+                row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+                self._held = bool(row and row[0])
+        except psycopg.Error as error:
+            log.warning("scheduler leadership check failed: %s", error)
+            self.release()
+        return self._held
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection, self._held = None, False
+
+
+def sweep_if_leader(services: Callable[[], Services], leadership: Leadership,
+                    clock: Callable[[], datetime]) -> SweepReport | None:
+    """The scheduled job: sweep when this process leads, else do nothing this turn."""
+    if not leadership.acquire():
+        return None
+    report = sweep(services(), clock())
+    if report.expired:
+        log.info("expired %d of %d due orders", report.expired, report.due)
+    return report
+
+
+def schedule_expiry(scheduler: BaseScheduler, services: Callable[[], Services], settings: Settings,
+                    clock: Callable[[], datetime]) -> Leadership:
+    """Add the sweep to an APScheduler scheduler: one run at a time, missed runs coalesced."""
+    leadership = Leadership(settings)
+    scheduler.add_job(sweep_if_leader, "interval", args=(services, leadership, clock),
+                      seconds=settings.expiry_interval_seconds, id="expire-orders",
+                      max_instances=1, coalesce=True, replace_existing=True,
+                      next_run_time=utcnow())  # at start: catch up on whatever fell due meanwhile
+    return leadership
+
+
+def start_embedded_scheduler(services: Callable[[], Services], settings: Settings) -> BackgroundScheduler:
+    """The embedded default: the same job on a background thread of the web process."""
+    scheduler = BackgroundScheduler(daemon=True)
+    schedule_expiry(scheduler, services, settings, utcnow)
+    scheduler.start()
+    return scheduler

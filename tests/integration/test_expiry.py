@@ -1,0 +1,193 @@
+"""Expiry on time: the sweep finds due orders in the read model and reverts them exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from ordering.bootstrap import Services, build_services
+from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, DEMO_CAPACITY, demo_offers
+from ordering.errors import DomainError
+from ordering.expiry import Leadership, SweepReport, sweep
+from ordering.http.sales import load_offers
+from ordering.reserving import OfferConfiguration
+from ordering.settings import Settings
+from tests.builders import context_of
+from tests.conftest import FakeClock
+
+CTX = context_of(1)
+ONE_SEAT = [OfferConfiguration(BERGEN_OFFER, ["7a1c0e52-0000-4b7e-8c1d-000000000001"])]
+
+
+@pytest.fixture
+def shop(services: Services, clock: FakeClock) -> Services:
+    services.application.publish_offers(load_offers(demo_offers(clock.now)))
+    for journey, seats in DEMO_CAPACITY.items():
+        services.application.set_capacity(journey, seats)
+    return services
+
+
+def reserve_one_seat(services: Services, order_id: str | None = None) -> str:
+    return services.application.reserve_offers(CTX, order_id, ONE_SEAT).order.code
+
+
+def pay(services: Services, code: str) -> None:
+    app = services.application
+    order = app.get_order(code, 1)
+    payment = app.create_payment(CTX, code, order.order_version, order.balance, "VISA")
+    app.capture_payment(payment.payment_id, CTX)
+
+
+def reserved_seats(services: Services) -> int:
+    return services.application.availability(BERGEN_DEPARTURE)["reserved"]
+
+
+def event_types(services: Services, code: str) -> list[str]:
+    return [type(e.event).__name__ for e in services.application.order_trail(code, 1)]
+
+
+def test_a_never_confirmed_order_expires_at_its_deadline_not_before(shop: Services, clock: FakeClock) -> None:
+    code = reserve_one_seat(shop)
+    deadline = shop.application.get_order(code, 1).expire_at
+    assert sweep(shop, deadline - timedelta(seconds=1)).expired == 0
+    assert reserved_seats(shop) == 1
+    assert sweep(shop, deadline).expired == 1
+    order = shop.application.get_order(code, 1)
+    assert (order.status, order.order_version, order.lines, order.total_amount) == ("DRAFT", 1, [], 0)
+    assert reserved_seats(shop) == 0
+    assert sweep(shop, deadline + timedelta(hours=1)).expired == 0
+    assert event_types(shop, code).count("OrderExpired") == 1
+
+
+def test_a_confirmed_then_changed_order_returns_to_its_confirmed_version(
+    shop: Services, clock: FakeClock
+) -> None:
+    code = reserve_one_seat(shop)
+    pay(shop, code)
+    clock.advance(hours=1)
+    reserve_one_seat(shop, code)
+    assert (shop.application.get_order(code, 1).order_version, reserved_seats(shop)) == (2, 2)
+    clock.advance(minutes=20)
+    assert sweep(shop, clock.now).expired == 1
+    order = shop.application.get_order(code, 1)
+    assert (order.status, order.order_version, order.total_amount) == ("CONFIRMED", 1, Decimal("899.00"))
+    assert order.balance == 0 and reserved_seats(shop) == 1
+    assert shop.application.get_order(code, 1, version=1).total_amount == Decimal("899.00")
+    expired = shop.application.order_trail(code, 1)[-1]
+    assert type(expired.event).__name__ == "OrderExpired"
+    reverted = expired.event.reverted  # type: ignore[attr-defined]
+    assert (reverted["fromVersion"], reverted["toVersion"]) == (2, 1)
+    assert len(reverted["releasedReservationIds"]) == 1
+    assert expired.event.context["clientName"] == "order-expiry-scheduler"  # type: ignore[attr-defined]
+
+
+def test_a_locked_order_waits_for_its_lock_to_time_out_then_its_payment_is_cancelled(
+    shop: Services, clock: FakeClock
+) -> None:
+    code = reserve_one_seat(shop)
+    clock.advance(minutes=15)
+    order = shop.application.get_order(code, 1)
+    payment = shop.application.create_payment(CTX, code, 1, order.balance, "VISA")
+    clock.advance(minutes=10)  # past expireAt, but the lock is only 10 minutes old at 24:59
+    assert sweep(shop, clock.now - timedelta(seconds=1)).expired == 0
+    assert sweep(shop, clock.now).expired == 1
+    assert shop.application.get_payment(payment.payment_id, 1).status == "CANCELLED"
+    order = shop.application.get_order(code, 1)
+    assert not order.locked and order.lines == [] and reserved_seats(shop) == 0
+    assert event_types(shop, code)[-2:] == ["OrderUnlocked", "OrderExpired"]
+
+
+def test_a_scheduler_that_was_down_finds_every_due_order_on_restart(
+    settings: Settings, shop: Services, clock: FakeClock
+) -> None:
+    codes = [reserve_one_seat(shop) for _ in range(5)]
+    clock.advance(hours=6)
+    restarted = build_services(settings, clock)
+    try:
+        assert sweep(restarted, clock.now, batch=2) == SweepReport(due=5, expired=5)
+        assert all(restarted.application.get_order(c, 1).lines == [] for c in codes)
+        assert reserved_seats(restarted) == 0
+    finally:
+        restarted.close()
+
+
+def test_two_schedulers_sweeping_at_once_expire_each_order_once(
+    settings: Settings, shop: Services, clock: FakeClock
+) -> None:
+    codes = [reserve_one_seat(shop) for _ in range(8)]
+    clock.advance(minutes=30)
+    other = build_services(settings, clock)
+    reports = []
+    start = threading.Barrier(2)
+
+    def run(services: Services) -> None:
+        start.wait()
+        reports.append(sweep(services, clock.now, batch=3))
+
+    try:
+        threads = [threading.Thread(target=run, args=(s,)) for s in (shop, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        other.close()
+    assert sum(r.expired for r in reports) == 8
+    assert all(event_types(shop, c).count("OrderExpired") == 1 for c in codes)
+    assert reserved_seats(shop) == 0
+
+
+def test_an_order_confirmed_as_it_expires_ends_one_way_or_the_other(shop: Services, clock: FakeClock) -> None:
+    codes = [reserve_one_seat(shop) for _ in range(6)]
+    clock.advance(minutes=20)
+    payments = {}
+    for code in codes:
+        order = shop.application.get_order(code, 1)
+        payments[code] = shop.application.create_payment(CTX, code, 1, order.balance, "VISA").payment_id
+    clock.advance(minutes=10)  # due, and every lock timed out: capture and expiry race
+    start = threading.Barrier(2)
+
+    def capture_all() -> None:
+        start.wait()
+        for code in codes:
+            with contextlib.suppress(DomainError):  # the expiry won this one: cancelled payment
+                shop.application.capture_payment(payments[code], CTX)
+
+    def expire_all() -> None:
+        start.wait()
+        sweep(shop, clock.now)
+
+    threads = [threading.Thread(target=capture_all), threading.Thread(target=expire_all)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for code in codes:
+        order = shop.application.get_order(code, 1)
+        payment = shop.application.get_payment(payments[code], 1)
+        if payment.status == "CAPTURED":
+            assert (order.status, len(order.lines), order.balance) == ("CONFIRMED", 1, 0)
+        else:
+            assert (payment.status, order.status, order.lines) == ("CANCELLED", "DRAFT", [])
+    confirmed = sum(1 for c in codes if shop.application.get_order(c, 1).status == "CONFIRMED")
+    assert reserved_seats(shop) == confirmed
+
+
+@pytest.mark.postgres
+def test_one_scheduler_leads_at_a_time_and_another_takes_over_when_it_stops(
+    postgres_settings: Settings,
+) -> None:
+    first, second = Leadership(postgres_settings), Leadership(postgres_settings)
+    try:
+        assert first.acquire() and first.acquire()
+        assert not second.acquire()
+        first.release()  # a crashed leader's connection closes the same way
+        assert second.acquire()
+        assert not first.acquire()
+    finally:
+        first.release()
+        second.release()
