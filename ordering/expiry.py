@@ -10,6 +10,7 @@ refuses the second write of the same version.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import zlib
 from collections.abc import Callable
@@ -91,7 +92,10 @@ class Leadership:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()
+            with contextlib.suppress(psycopg.Error):
+                if self._held:
+                    self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+                self._connection.close()
         self._connection, self._held = None, False
 
 
