@@ -52,7 +52,7 @@ class Reservation:
 
 class OrderingApplication(Application[UUID]):
     name = "orders"
-    snapshotting_intervals = {Order: 100}
+    snapshotting_intervals = {Order: 100, Departure: 100}
 
     def __init__(self, env: dict[str, str] | None = None, policy: OrderPolicy | None = None,
                  clock: Clock = utcnow) -> None:

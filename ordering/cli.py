@@ -16,6 +16,7 @@ from ordering.errors import DomainError
 from ordering.http.problems import ApiProblem
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
+from ordering.tokens import InvalidToken
 from projections import maintenance
 
 
@@ -64,7 +65,10 @@ def register_commands(app: Flask) -> None:
         """Mint a development bearer token (needs the HS256 secret)."""
         from datetime import timedelta
 
-        click.echo(holder.keys.mint(organisation_id, subject, list(permissions), timedelta(hours=hours)))
+        try:
+            click.echo(holder.keys.mint(organisation_id, subject, list(permissions), timedelta(hours=hours)))
+        except InvalidToken as error:
+            raise click.ClickException(str(error)) from None
 
     @app.cli.command("rebuild")
     @click.option("--batch-size", type=int, default=2000, show_default=True)

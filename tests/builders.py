@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -47,3 +49,18 @@ def a_line(amount: str = "100.00", tax: str = "10.71", seats: int = 0) -> LineAd
 def captured(amount: str) -> dict[str, Any]:
     return {"paymentId": str(uuid.uuid4()), "status": "CAPTURED", "amount": Decimal(amount),
             "currency": "NOK", "paymentType": "VISA", "capturedAt": None}
+
+
+def run_together(*actions: Callable[[], object]) -> None:
+    """Start every action on its own thread at the same instant; wait for all of them."""
+    start = threading.Barrier(len(actions))
+
+    def run(action: Callable[[], object]) -> None:
+        start.wait()
+        action()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,7 +17,7 @@ from ordering.expiry import Leadership, SweepReport, sweep
 from ordering.http.sales import load_offers
 from ordering.reserving import OfferConfiguration
 from ordering.settings import Settings
-from tests.builders import context_of
+from tests.builders import context_of, run_together
 from tests.conftest import FakeClock
 
 CTX = context_of(1)
@@ -102,41 +102,31 @@ def test_a_locked_order_waits_for_its_lock_to_time_out_then_its_payment_is_cance
     assert event_types(shop, code)[-2:] == ["OrderUnlocked", "OrderExpired"]
 
 
+@pytest.fixture
+def another_process(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    """A second, independent service instance on the same database."""
+    services = build_services(settings, clock)
+    yield services
+    services.close()
+
+
 def test_a_scheduler_that_was_down_finds_every_due_order_on_restart(
-    settings: Settings, shop: Services, clock: FakeClock
+    shop: Services, another_process: Services, clock: FakeClock
 ) -> None:
     codes = [reserve_one_seat(shop) for _ in range(5)]
     clock.advance(hours=6)
-    restarted = build_services(settings, clock)
-    try:
-        assert sweep(restarted, clock.now, batch=2) == SweepReport(due=5, expired=5)
-        assert all(restarted.application.get_order(c, 1).lines == [] for c in codes)
-        assert reserved_seats(restarted) == 0
-    finally:
-        restarted.close()
+    assert sweep(another_process, clock.now, batch=2) == SweepReport(due=5, expired=5)
+    assert all(another_process.application.get_order(c, 1).lines == [] for c in codes)
+    assert reserved_seats(another_process) == 0
 
 
 def test_two_schedulers_sweeping_at_once_expire_each_order_once(
-    settings: Settings, shop: Services, clock: FakeClock
+    shop: Services, another_process: Services, clock: FakeClock
 ) -> None:
     codes = [reserve_one_seat(shop) for _ in range(8)]
     clock.advance(minutes=30)
-    other = build_services(settings, clock)
-    reports = []
-    start = threading.Barrier(2)
-
-    def run(services: Services) -> None:
-        start.wait()
-        reports.append(sweep(services, clock.now, batch=3))
-
-    try:
-        threads = [threading.Thread(target=run, args=(s,)) for s in (shop, other)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        other.close()
+    reports: list[SweepReport] = []
+    run_together(*(lambda s=s: reports.append(sweep(s, clock.now, batch=3)) for s in (shop, another_process)))
     assert sum(r.expired for r in reports) == 8
     assert all(event_types(shop, c).count("OrderExpired") == 1 for c in codes)
     assert reserved_seats(shop) == 0
@@ -150,23 +140,13 @@ def test_an_order_confirmed_as_it_expires_ends_one_way_or_the_other(shop: Servic
         order = shop.application.get_order(code, 1)
         payments[code] = shop.application.create_payment(CTX, code, 1, order.balance, "VISA").payment_id
     clock.advance(minutes=10)  # due, and every lock timed out: capture and expiry race
-    start = threading.Barrier(2)
 
     def capture_all() -> None:
-        start.wait()
         for code in codes:
             with contextlib.suppress(DomainError):  # the expiry won this one: cancelled payment
                 shop.application.capture_payment(payments[code], CTX)
 
-    def expire_all() -> None:
-        start.wait()
-        sweep(shop, clock.now)
-
-    threads = [threading.Thread(target=capture_all), threading.Thread(target=expire_all)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(capture_all, lambda: sweep(shop, clock.now))
     for code in codes:
         order = shop.application.get_order(code, 1)
         payment = shop.application.get_payment(payments[code], 1)
