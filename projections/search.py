@@ -49,7 +49,10 @@ def _time(value: str) -> int:
         raise ValueError("must be an RFC 3339 time with an offset") from None
     if moment.tzinfo is None:
         raise ValueError("must carry a UTC offset")
-    result = micros(moment.astimezone(UTC))
+    try:
+        result = micros(moment.astimezone(UTC))
+    except OverflowError:
+        raise ValueError("is out of range") from None
     assert result is not None
     return result
 

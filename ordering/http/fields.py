@@ -41,10 +41,13 @@ class UtcDateTime(fields.DateTime):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str) or len(value) > 64:
             raise ValidationError("must be an RFC 3339 time with an offset")
-        parsed = super()._deserialize(value, attr, data, **kwargs)
-        if parsed.tzinfo is None:
-            raise ValidationError("must carry a UTC offset, e.g. 2026-11-22T10:00:00Z")
-        return parsed.astimezone(UTC)
+        try:
+            parsed = super()._deserialize(value, attr, data, **kwargs)
+            if parsed.tzinfo is None:
+                raise ValidationError("must carry a UTC offset, e.g. 2026-11-22T10:00:00Z")
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("is out of range") from None
 
 
 class StringMap(fields.Dict):

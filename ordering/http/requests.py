@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import uuid
@@ -132,9 +133,17 @@ def _authenticate() -> None:
 
 
 def _require_json_body() -> None:
+    """Bodies must be JSON that parses: too deep nesting or giant numbers are a 400, not a crash."""
     has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length
-    if has_body and not request.is_json:
+    if not has_body:
+        return
+    if not request.is_json:
         raise ApiProblem(415, "Request bodies must be application/json", "Content-Type")
+    try:
+        json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        raise ApiProblem(400, "The body is not valid JSON (or nests or counts beyond our limits)",
+                         "body") from None
 
 
 def _echo_correlation_id(response: Response) -> Response:

@@ -224,3 +224,17 @@ def test_health_openapi_and_offline_docs_are_served(client: FlaskClient) -> None
     docs = client.get("/docs").get_data(as_text=True)
     assert "/docs/assets/swagger-ui-bundle.js" in docs and "//cdn" not in docs
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_bodies_that_would_exhaust_the_parser_get_400_not_500(client: FlaskClient) -> None:
+    json_headers = {**HEADERS, "Content-Type": "application/json"}
+    for body in ("[" * 100_000 + "]" * 100_000,
+                 '{"contactInfo":' * 50_000 + "1" + "}" * 50_000,
+                 '{"organisationOverride": 1' + "0" * 5000 + "}"):
+        assert_problem(client.post("/v1/orders", data=body, headers=json_headers), 400,
+                       "VALIDATION_FAILED", "body")
+    for moment in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"):
+        assert_problem(client.post("/v1/orders", json={"expireAt": moment}, headers=HEADERS), 400,
+                       "VALIDATION_FAILED", "expireAt")
+        assert_problem(client.get("/v1/orders", query_string={"createdAt": f"gt:{moment}"}, headers=HEADERS),
+                       400, "VALIDATION_FAILED", "createdAt")
