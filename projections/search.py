@@ -91,6 +91,7 @@ FIELDS: dict[str, Field] = {
     "startTime": Field("startTime", _time, ORDERING, term=True),
     "endTime": Field("endTime", _time, ORDERING, term=True),
 }
+NULLABLE_SORTS = {"last_confirmed_at"}
 ORDER_BY = {"createdAt": "created_at", "id": "id", "totalAmount": "total_amount", "balance": "balance",
             "lastConfirmedAt": "last_confirmed_at", "version": "version"}
 
@@ -192,7 +193,8 @@ def search(database: ReadModelDatabase, generation: int, organisation_id: int, q
         params.extend(values)
     where = " AND ".join(clauses)
     direction = "DESC" if query.descending else "ASC"
-    order = f"(o.{query.order_by} IS NULL), o.{query.order_by} {direction}, o.id {direction}"
+    nulls_last = f"(o.{query.order_by} IS NULL), " if query.order_by in NULLABLE_SORTS else ""
+    order = f"{nulls_last}o.{query.order_by} {direction}, o.id {direction}"
     table = orders_table(generation)
     with database.transaction() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {table} o WHERE {where}", params)
