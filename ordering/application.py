@@ -21,12 +21,12 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from ordering.context import CommandContext, system_context
 from ordering.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
-from ordering.inventory import Departure, NoAvailability, departure_uuid
+from ordering.inventory import Departure, NoAvailability, by_journey, departure_uuid
 from ordering.offer import Catalogue, Offer, OfferExists
 from ordering.order import LineAddition, Order, is_order_code, new_order_code, order_uuid
 from ordering.payment import Payment, PaymentNotFound, check_payment_fits
 from ordering.policy import MAX_EXPIRE_AHEAD, OrderPolicy, utcnow
-from ordering.reserving import OfferConfiguration, OfferNotFound, plan_lines
+from ordering.reserving import OfferConfiguration, OfferNotFound, check_currency, plan_lines
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -155,7 +155,7 @@ class OrderingApplication(Application[UUID]):
                      else self._new_order(ctx, now))
             additions = [addition for position, c in enumerate(configurations)
                          for addition in plan_lines(offers[c.offer_id], c, now, position)]
-            self._check_currency(order, offers.values())
+            check_currency(order.currency, offers.values())
             departures = self._hold_seats(order.code, additions)
             order.add_lines(additions, now, now + self.policy.draft_ttl, ctx.as_event_data())
             return Reservation(order, additions), [order, *departures]
@@ -163,13 +163,9 @@ class OrderingApplication(Application[UUID]):
         return self._retrying(unit, "new order" if order_id is None else order_id)
 
     def _hold_seats(self, order_code: str, additions: list[LineAddition]) -> list[Aggregate]:
-        wanted: dict[str, list[dict[str, Any]]] = {}
-        for addition in additions:
-            for reservation in addition.reservations:
-                hold = {**reservation, "orderId": order_code}
-                wanted.setdefault(reservation["datedServiceJourneyId"], []).append(hold)
         departures: list[Aggregate] = []
-        for journey_id, holds in wanted.items():
+        for journey_id, holds in by_journey(
+                {**r, "orderId": order_code} for a in additions for r in a.reservations).items():
             departure = self._departure(journey_id)
             if departure is None:
                 raise NoAvailability(f"{journey_id} has no seats to reserve")
@@ -178,24 +174,13 @@ class OrderingApplication(Application[UUID]):
         return departures
 
     def _release_seats(self, reservations: list[dict[str, Any]], reason: str) -> list[Aggregate]:
-        by_journey: dict[str, list[str]] = {}
-        for reservation in reservations:
-            by_journey.setdefault(reservation["datedServiceJourneyId"], []).append(reservation["id"])
         departures: list[Aggregate] = []
-        for journey_id, reservation_ids in by_journey.items():
+        for journey_id, holds in by_journey(reservations).items():
             departure = self._departure(journey_id)
             if departure is not None:
-                departure.release(reservation_ids, reason)
+                departure.release([hold["id"] for hold in holds], reason)
                 departures.append(departure)
         return departures
-
-    @staticmethod
-    def _check_currency(order: Order, offers: Any) -> None:
-        for offer in offers:
-            if offer.data["price"]["currency"] != order.currency:
-                raise InvalidRequest(
-                    f"offer {offer.offer_id} is priced in {offer.data['price']['currency']}, "
-                    f"the order in {order.currency}", "offerConfigurations")
 
     # ----------------------------------------------------------------- catalogue and seats
 

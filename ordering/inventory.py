@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -15,6 +16,14 @@ DEPARTURE_NAMESPACE = UUID("5c1f6a3e-7d2b-4e0a-9f1c-2b8e4d6a1c33")
 class NoAvailability(Conflict):
     code = "NO_AVAILABILITY"
     title = "Not enough seats"
+
+
+def by_journey(reservations: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Seat reservations grouped by the dated service journey (departure) they are on."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for reservation in reservations:
+        grouped.setdefault(reservation["datedServiceJourneyId"], []).append(reservation)
+    return grouped
 
 
 def departure_uuid(dated_service_journey_id: str) -> UUID:

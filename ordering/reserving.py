@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +56,15 @@ def plan_lines(offer: Offer, config: OfferConfiguration, now: datetime, position
     groups = [travellers] if offer.is_group_product else [[t] for t in travellers]
     return [_line(offer, config, group, supplements)
             for _ in range(config.count or 1) for group in groups]
+
+
+def check_currency(currency: str, offers: Iterable[Offer]) -> None:
+    """An order holds one currency: offers priced in another cannot go into it."""
+    for offer in offers:
+        priced_in = offer.data["price"]["currency"]
+        if priced_in != currency:
+            raise InvalidRequest(f"offer {offer.offer_id} is priced in {priced_in}, the order in {currency}",
+                                 "offerConfigurations")
 
 
 def _selected_travellers(offer: Offer, selected: list[str] | None, where: str) -> list[dict[str, Any]]:

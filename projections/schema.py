@@ -56,7 +56,8 @@ def generation_ddl(generation: int) -> list[str]:
             locked_at BIGINT,
             document TEXT NOT NULL)""",
         f"CREATE INDEX IF NOT EXISTS {orders}_org_created ON {orders} (organisation_id, created_at, id)",
-        f"CREATE INDEX IF NOT EXISTS {orders}_org_status ON {orders} (organisation_id, status, created_at, id)",
+        f"CREATE INDEX IF NOT EXISTS {orders}_org_status "
+        f"ON {orders} (organisation_id, status, created_at, id)",
         f"CREATE INDEX IF NOT EXISTS {orders}_due ON {orders} (expire_at) WHERE has_unconfirmed = 1",
         f"""CREATE TABLE IF NOT EXISTS {terms} (
             order_id TEXT NOT NULL,
