@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from ordering.audit import timeline_lines, trail_json
 from ordering.bootstrap import create_schema
 from ordering.demo_catalogue import DEMO_CAPACITY, demo_offers
 from ordering.errors import DomainError
+from ordering.expiry import run_scheduler
 from ordering.http.problems import ApiProblem
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
@@ -96,6 +98,12 @@ def register_commands(app: Flask) -> None:
     def status_command() -> None:
         """The read model's position against the head of the event log."""
         click.echo(json.dumps(maintenance.status(holder.services().read_model), indent=2))
+
+    @app.cli.command("scheduler")
+    def scheduler_command() -> None:
+        """Run the expiry scheduler in this process until stopped (as python scheduler.py does)."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        run_scheduler(holder.settings)
 
     @app.cli.command("audit")
     @click.argument("order_id")

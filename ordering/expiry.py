@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import FrameType
 from uuid import uuid4
 
 import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 
-from ordering.bootstrap import Services
+from ordering.bootstrap import Services, build_services
 from ordering.errors import DomainError
 from ordering.policy import utcnow
 from ordering.settings import Settings
@@ -127,3 +130,30 @@ def start_embedded_scheduler(services: Callable[[], Services], settings: Setting
     schedule_expiry(scheduler, services, settings, utcnow)
     scheduler.start()
     return scheduler
+
+
+def run_scheduler(settings: Settings) -> None:
+    """The scheduler as a process of its own: blocks, sweeping every interval, until stopped."""
+    services: Services | None = None
+
+    def built() -> Services:
+        nonlocal services
+        if services is None:
+            services = build_services(settings)
+        return services
+
+    scheduler = BlockingScheduler()
+    leadership = schedule_expiry(scheduler, built, settings, utcnow)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("sweeping for due orders every %ss", settings.expiry_interval_seconds)
+    try:
+        scheduler.start()
+    finally:
+        leadership.release()
+        if services is not None:
+            services.close()
