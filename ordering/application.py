@@ -293,6 +293,8 @@ class OrderingApplication(Application[UUID]):
     def _retrying(self, unit: Unit[T], subject: str) -> T:
         for attempt in range(self.policy.command_attempts):
             result, aggregates = unit()
+            if not any(aggregate.pending_events for aggregate in aggregates):
+                return result  # nothing changed: no write, no read-model catch-up
             try:
                 self.save(*aggregates)
             except IntegrityError:
