@@ -166,8 +166,10 @@ def _condition_sql(condition: Condition, generation: int) -> tuple[str, list[Any
     if field.term:
         column = f"t.{field.value_column}"
         inner, params = _comparison(column, op, values, nullable=False)
-        return (f"EXISTS (SELECT 1 FROM {terms_table(generation)} t WHERE t.order_id = o.id "
-                f"AND t.field = ? AND {inner})", [field.column, *params])
+        # A semi-join driven by the (field, value, order_id) index: selective filters stay fast
+        # however many orders the organisation has.
+        return (f"o.id IN (SELECT t.order_id FROM {terms_table(generation)} t "
+                f"WHERE t.field = ? AND {inner})", [field.column, *params])
     return _comparison(f"o.{field.column}", op, values, nullable=True)
 
 
