@@ -112,17 +112,35 @@ class OrderingApplication(Application[UUID]):
     def expire_order(self, order_id: str, now: datetime, correlation_id: str | None = None) -> bool:
         """Idempotent: emits ``OrderExpired`` only when the order is due at ``now``; a payment
         whose lock timed out is cancelled first. The service itself is the actor."""
-        def unit() -> tuple[bool, Sequence[Aggregate]]:
-            order = self._load(order_id, None)
-            ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
-            payment_id = order.lock["paymentId"] if order.lock else None
-            scrapped = order.unconfirmed_reservations()
-            if not order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data()):
-                return False, []
-            payment = self._cancelled_payment(payment_id, "LOCK_TIMED_OUT", ctx)
-            return True, [order, *self._release_seats(scrapped, "ORDER_EXPIRED"), *payment]
+        return self._retrying(lambda: self._expire(order_id, now, correlation_id, {}), order_id)
 
-        return self._retrying(unit, order_id)
+    def expire_orders(self, order_ids: list[str], now: datetime, correlation_id: str | None = None) -> int:
+        """Several orders in one transaction (the sweep's fast path); on a conflict, one by one."""
+        departures: dict[str, Departure] = {}
+        changed: dict[UUID, Aggregate] = {}
+        expired = 0
+        for order_id in order_ids:
+            done, aggregates = self._expire(order_id, now, correlation_id, departures)
+            expired += done
+            changed.update((aggregate.id, aggregate) for aggregate in aggregates)
+        if not changed:
+            return 0
+        try:
+            self.save(*changed.values())
+        except IntegrityError:
+            return sum(self.expire_order(order_id, now, correlation_id) for order_id in order_ids)
+        return expired
+
+    def _expire(self, order_id: str, now: datetime, correlation_id: str | None,
+                departures: dict[str, Departure]) -> tuple[bool, list[Aggregate]]:
+        order = self._load(order_id, None)
+        ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
+        payment_id = order.lock["paymentId"] if order.lock else None
+        scrapped = order.unconfirmed_reservations()
+        if not order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data()):
+            return False, []
+        payment = self._cancelled_payment(payment_id, "LOCK_TIMED_OUT", ctx)
+        return True, [order, *self._release_seats(scrapped, "ORDER_EXPIRED", departures), *payment]
 
     def get_order(self, order_id: str, organisation_id: int | None, version: int | None = None) -> Order:
         order = self._load(order_id, organisation_id)
@@ -173,11 +191,15 @@ class OrderingApplication(Application[UUID]):
             departures.append(departure)
         return departures
 
-    def _release_seats(self, reservations: list[dict[str, Any]], reason: str) -> list[Aggregate]:
+    def _release_seats(self, reservations: list[dict[str, Any]], reason: str,
+                       loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
+        """Give seats back; ``loaded`` shares departures between orders saved together."""
+        loaded = {} if loaded is None else loaded
         departures: list[Aggregate] = []
         for journey_id, holds in by_journey(reservations).items():
-            departure = self._departure(journey_id)
+            departure = loaded.get(journey_id) or self._departure(journey_id)
             if departure is not None:
+                loaded[journey_id] = departure
                 departure.release([hold["id"] for hold in holds], reason)
                 departures.append(departure)
         return departures

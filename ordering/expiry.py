@@ -41,7 +41,7 @@ class SweepReport:
 
 
 def sweep(services: Services, now: datetime, batch: int = SWEEP_BATCH) -> SweepReport:
-    """Expire every order due at ``now``."""
+    """Expire every order due at ``now``, a batch per transaction."""
     services.read_model.catch_up()
     lock_deadline = now - services.application.policy.lock_timeout
     correlation_id = f"expiry-{uuid4()}"
@@ -52,16 +52,15 @@ def sweep(services: Services, now: datetime, batch: int = SWEEP_BATCH) -> SweepR
                if code not in seen]
         if not due:
             return SweepReport(len(seen), expired)
-        for code in due:
-            seen.add(code)
-            expired += _expire(services, code, now, correlation_id)
+        seen.update(due)
+        expired += _expire(services, due, now, correlation_id)
 
 
-def _expire(services: Services, code: str, now: datetime, correlation_id: str) -> int:
+def _expire(services: Services, codes: list[str], now: datetime, correlation_id: str) -> int:
     try:
-        return int(services.application.expire_order(code, now, correlation_id))
-    except DomainError as error:  # e.g. it kept changing under us: the next sweep tries again
-        log.warning("order %s not expired this sweep: %s", code, error.detail)
+        return services.application.expire_orders(codes, now, correlation_id)
+    except DomainError as error:  # e.g. one kept changing under us: the next sweep tries it again
+        log.warning("%d orders not expired this sweep: %s", len(codes), error.detail)
         return 0
 
 

@@ -123,3 +123,24 @@ def test_the_trail_lists_every_event_with_the_business_version_after_it(
         ("OrderLineAdded", 2), ("PaymentCaptured", 2), ("OrderConfirmed", 2),
     ]
     assert [e.sequence for e in trail] == list(range(1, 8))
+
+
+def test_expiring_a_batch_that_meets_a_conflict_falls_back_to_one_order_at_a_time(
+    memory_application: OrderingApplication, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = [memory_application.create_order(CTX).code for _ in range(3)]
+    for code in codes:
+        memory_application._change(code, CTX, lambda o: o.add_lines(
+            [a_line()], clock.now, clock.now + timedelta(minutes=20), CTX.as_event_data()))
+    real_save, calls = memory_application.save, []
+
+    def conflicting_once(*aggregates: object) -> object:
+        calls.append(len(aggregates))
+        if len(calls) == 1:
+            raise IntegrityError("someone else wrote first")
+        return real_save(*aggregates)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(memory_application, "save", conflicting_once)
+    assert memory_application.expire_orders(codes, clock.advance(minutes=21)) == 3
+    assert calls == [3, 1, 1, 1]
+    assert all(memory_application.get_order(c, 1).lines == [] for c in codes)
