@@ -59,12 +59,14 @@ class OrderingApplication(Application[UUID]):
         super().__init__(env)
         self.policy = policy or OrderPolicy()
         self.clock = clock
-        self.after_save: list[Callable[[], None]] = []
+        self.after_save: list[Callable[[Sequence[Any]], None]] = []
 
-    def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        """After every committed save: let the read model catch up (read your writes)."""
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """After every committed save, the listeners (the read model) see what was saved."""
+        recordings = super().save(*objs, **kwargs)
         for listener in self.after_save:
-            listener()
+            listener(objs)
+        return recordings
 
     # ----------------------------------------------------------------- orders
 

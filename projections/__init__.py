@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +29,10 @@ class ReadModel:
     def catch_up(self) -> int:
         return self.projector.catch_up()
 
-    def catch_up_quietly(self) -> None:
+    def catch_up_quietly(self, saved: Sequence[Any] = ()) -> None:
         """After each save: a failure here loses nothing (the next catch-up redoes it)."""
         try:
+            self.projector.remember_saved(saved)
             self.projector.catch_up()
         except Exception:
             log.exception("read model catch-up failed; it resumes on the next change")

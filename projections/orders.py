@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+from copy import deepcopy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -85,6 +88,7 @@ class OrderProjector:
         self.database = database
         self.batch_size = batch_size
         self._orders: OrderedDict[UUID, Order] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def active_generation(self) -> int:
         with self.database.transaction() as cursor:
@@ -123,16 +127,28 @@ class OrderProjector:
         cursor.execute("SELECT generation FROM projection_active WHERE id = 1")
         return int(cursor.fetchone()[0])
 
+    def remember_saved(self, saved: Sequence[Any]) -> None:
+        """Orders this process just saved are the state their new events lead to: keep a copy,
+        so projecting those events needs no reload from the event store."""
+        for aggregate in saved:
+            if isinstance(aggregate, Order):
+                self._remember(deepcopy(aggregate))
+
     def _orders_after(self, notifications: Any) -> list[Order]:
+        events = [self.application.mapper.to_domain_event(n) for n in notifications
+                  if n.topic.startswith(ORDER_TOPIC_PREFIX)]
+        final_version = {e.originator_id: e.originator_version for e in events}
         touched: dict[UUID, Order] = {}
-        for notification in notifications:
-            if not notification.topic.startswith(ORDER_TOPIC_PREFIX):
+        for domain_event in events:
+            order_id = domain_event.originator_id
+            cached = self._orders.get(order_id)
+            if cached is not None and cached.version == final_version[order_id]:
+                touched[order_id] = cached  # already the state this batch ends in
                 continue
-            domain_event = self.application.mapper.to_domain_event(notification)
-            order = self._order_before(domain_event.originator_id, domain_event.originator_version)
+            order = self._order_before(order_id, domain_event.originator_version)
             order = cast_mutate(domain_event, order)
             self._remember(order)
-            touched[order.id] = order
+            touched[order_id] = order
         return list(touched.values())
 
     def _order_before(self, order_id: UUID, event_version: int) -> Order | None:
@@ -145,10 +161,11 @@ class OrderProjector:
         return order
 
     def _remember(self, order: Order) -> None:
-        self._orders[order.id] = order
-        self._orders.move_to_end(order.id)
-        while len(self._orders) > CACHE_SIZE:
-            self._orders.popitem(last=False)
+        with self._cache_lock:  # saves on other threads remember orders outside the DB lock
+            self._orders[order.id] = order
+            self._orders.move_to_end(order.id)
+            while len(self._orders) > CACHE_SIZE:
+                self._orders.popitem(last=False)
 
     def _write(self, cursor: PortableCursor, generation: int, orders: list[Order]) -> None:
         if not orders:
