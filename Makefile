@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 4
 
-.PHONY: install run serve test lint schema scheduler clean bench
+.PHONY: install run serve test lint schema scheduler bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +37,13 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+## Benchmark: BENCH_QUICK=1 for a smoke run; DATABASE_URL=postgresql://... for PostgreSQL.
+bench: install
+	$(BIN)/python -m bench
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .mypy_cache .ruff_cache
-
-## Benchmark: BENCH_QUICK=1 for a smoke run; DATABASE_URL=postgresql://... for PostgreSQL.
-bench: install
-	$(BIN)/python -m bench

@@ -1,0 +1,111 @@
+"""Scenario 6: many orders fall due at once; the real scheduler process expires them.
+
+The lag of an order is its ``OrderExpired`` event's timestamp minus its ``expireAt``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from bench.backend import Backend
+from bench.config import Config
+from bench.offers import BENCH_SEATS, TRAVELLERS, loaded, sale_offer
+from bench.seed import SAVE_BATCH
+from bench.server import scheduler
+from bench.stats import summary
+from ordering.bootstrap import Services
+from ordering.inventory import Departure
+from ordering.offer import Offer
+from ordering.order import Order, new_order_code
+from ordering.policy import utcnow
+from ordering.reserving import OfferConfiguration, plan_lines
+from projections.orders import ORDER_TOPIC_PREFIX, micros
+from projections.schema import orders_table
+
+DEPARTURES = 10
+EXPIRED_TOPIC = f"{ORDER_TOPIC_PREFIX}OrderExpired"
+
+
+def _due_order(offer: Offer, departure: Departure, now: datetime, due: datetime) -> Order:
+    ctx = {"correlationId": "expiry-seed", "clientName": "bench", "organisationId": 2, "subject": "bench",
+           "pos": "Entur-APP", "distributionChannelId": "ENT:DistributionChannel:Web"}
+    order = Order(code=new_order_code(), organisation_id=2, created_by="bench", pos="Entur-APP",
+                  distribution_channel_id="ENT:DistributionChannel:Web", currency="NOK", created_at=now,
+                  expire_at=due, expire_at_set_by_client=False, contact_info=None,
+                  external_reference=None, context=ctx)
+    additions = plan_lines(offer, OfferConfiguration(offer.offer_id, TRAVELLERS[:1]), now)
+    departure.hold([{**r, "orderId": order.code} for a in additions for r in a.reservations])
+    order.add_lines(additions, now, due, ctx)
+    return order
+
+
+def seed_due_orders(services: Services, count: int, due: datetime) -> set[UUID]:
+    """``count`` draft orders, each holding a seat on one of ten departures, all due at ``due``."""
+    application = services.application
+    now = application.clock()
+    offers = [Offer(loaded(sale_offer(f"expiry-{n}", now))) for n in range(DEPARTURES)]
+    departures = [Departure(o.data["legs"][0]["datedServiceJourneyId"], BENCH_SEATS) for o in offers]
+    ids: set[UUID] = set()
+    for start in range(0, count, SAVE_BATCH):
+        orders = [_due_order(offers[i % DEPARTURES], departures[i % DEPARTURES], now, due)
+                  for i in range(start, min(start + SAVE_BATCH, count))]
+        application.save(*orders)
+        ids.update(order.id for order in orders)
+    for departure in departures:
+        application.save(departure)
+    services.read_model.catch_up()
+    return ids
+
+
+def _still_due(services: Services, due: datetime) -> int:
+    table = orders_table(services.read_model.projector.active_generation())
+    with services.read_model.database.transaction() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE has_unconfirmed = 1 AND expire_at <= ?",
+                       (micros(due),))
+        return int(cursor.fetchone()[0])
+
+
+def _expired_events(services: Services, after: int, ids: set[UUID]) -> list[Any]:
+    recorder, mapper = services.application.recorder, services.application.mapper
+    found: list[Any] = []
+    while True:
+        page = recorder.select_notifications(start=after, limit=2000, topics=[EXPIRED_TOPIC],
+                                             inclusive_of_start=False)
+        for notification in page:
+            event: Any = mapper.to_domain_event(notification)
+            if event.originator_id in ids:
+                found.append(event)
+        if len(page) < 2000:
+            return found
+        after = page[-1].id
+
+
+def expiry(backend: Backend, services: Services, config: Config, log: Path) -> dict[str, Any]:
+    """Seed, start ``python scheduler.py`` (1 s interval) before the orders fall due, wait."""
+    started = utcnow()
+    due = started + timedelta(seconds=config.expiry_lead_seconds)
+    listeners = list(services.application.after_save)
+    services.application.after_save.clear()
+    try:
+        ids = seed_due_orders(services, config.expiry_orders, due)
+    finally:
+        services.application.after_save.extend(listeners)
+    seeded_at = utcnow()
+    head = services.application.recorder.max_notification_id() or 0
+    env = backend.server_env() | {"ORDER_EXPIRY_INTERVAL_SECONDS": "1"}
+    deadline = time.monotonic() + config.expiry_lead_seconds + config.expiry_time_limit
+    with scheduler(env, log):
+        while time.monotonic() < deadline and (utcnow() < due or _still_due(services, due) > 0):
+            time.sleep(0.5)
+    events = _expired_events(services, head, ids)
+    lags = [(event.timestamp - due).total_seconds() for event in events]
+    last = max((event.timestamp for event in events), default=due)
+    drained = (last - due).total_seconds()
+    return {"orders": len(ids), "expired": len(events), "due_at": due.isoformat(),
+            "seeding_seconds": (seeded_at - started).total_seconds(),
+            "seeded_before_due": seeded_at < due, "lag": summary(lags),
+            "drain_seconds": drained, "throughput": len(events) / drained if drained > 0 else 0.0}

@@ -1,0 +1,123 @@
+"""Turning a run's raw results into the rows of the table, each beside its baseline."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bench.config import Config
+from bench.load import ALL_REQUESTS
+from bench.report import Row, row_from_latency, table
+
+REQUEST_KINDS = ("create order", "reserve offer", "create payment", "capture payment")
+RAW, BARE, LIBRARY = "(a) raw insert/s", "(b) bare Flask/s", "(c) library save/s"
+
+
+def _at(results: dict[Any, Any], clients: int) -> dict[str, Any]:
+    """Results keyed by concurrency (ints in memory, strings once through JSON)."""
+    found: dict[str, Any] = results.get(clients, results.get(str(clients), {}))
+    return found
+
+
+def _failed(result: dict[str, Any]) -> str:
+    failures = sum(result.get("failures", {}).values())
+    return f"{failures} failed" if failures else ""
+
+
+def baseline_rows(details: dict[str, Any], config: Config) -> list[Row]:
+    found = details["baselines"]
+    rows = []
+    for clients in config.concurrency:
+        raw, library = _at(found["raw"], clients), _at(found["library"], clients)
+        bare = _at(found.get("bare", {}), clients)
+        rows.append(row_from_latency("(a) raw INSERT+COMMIT", clients, raw["throughput"], "/s",
+                                     raw["latency"]))
+        if bare:
+            rows.append(row_from_latency("(b) bare Flask insert over HTTP", clients, bare["throughput"],
+                                         "req/s", bare["latency"].get("bare insert", {}), RAW,
+                                         raw["throughput"], _failed(bare)))
+        rows.append(row_from_latency("(c) library save, 2-event aggregate", clients, library["throughput"],
+                                     "/s", library["latency"], RAW, raw["throughput"]))
+    return rows
+
+
+def sale_rows(details: dict[str, Any], config: Config, name: str, key: str, unit: str) -> list[Row]:
+    rows = []
+    for clients in config.concurrency:
+        result = _at(details["service"][key], clients)
+        library = _at(details["baselines"]["library"], clients)["throughput"]
+        bare = _at(details["baselines"].get("bare", {}), clients).get("throughput", math.nan)
+        rows.append(row_from_latency(f"{name}: whole", clients, result["throughput"], unit,
+                                     result["latency"].get(result["main"], {}), LIBRARY, library,
+                                     f"{result['operations']} done {_failed(result)}".strip()))
+        rows.append(row_from_latency(f"{name}: each request", clients, result["requests_per_second"], "req/s",
+                                     result["latency"].get(ALL_REQUESTS, {}), BARE, bare,
+                                     _request_failures(result)))
+    return rows
+
+
+def _request_failures(result: dict[str, Any]) -> str:
+    failures = {k: v for k, v in result.get("failures", {}).items() if not k.startswith("whole")}
+    return ", ".join(f"{v} x {k}" for k, v in failures.items())
+
+
+def search_rows(details: dict[str, Any]) -> list[Row]:
+    rows = []
+    bare = details["baselines"].get("bare", {})
+    for name, results in details["service"]["searches"].items():
+        for result in results:
+            baseline = _at(bare, result["clients"]).get("throughput", math.nan)
+            total = result["samples"].get("totalItems", "?")
+            rows.append(row_from_latency(f"search: {name}", result["clients"], result["throughput"], "req/s",
+                                         result["latency"].get("search", {}), BARE, baseline,
+                                         f"totalItems {total:,} {_failed(result)}".strip()
+                                         if isinstance(total, int) else _failed(result)))
+    return rows
+
+
+def other_rows(details: dict[str, Any]) -> list[Row]:
+    model, found = details["read_model"], details["history"]
+    library_1 = _at(details["baselines"]["library"], 1)["throughput"]
+    rebuild = model["rebuild"]
+    with_snapshots, without = found["with_snapshots"], found["without_snapshots"]
+    expired = details["expiry"]
+    max_lag = expired["lag"].get("max_ms", 0) / 1000
+    workers = f"{model['workers']} proc"
+    return [
+        Row("seed: build + save orders (events only)", workers, model["phase1"]["orders_per_second"],
+            "orders/s", note=f"{model['phase1']['orders']:,} orders, {model['phase1']['events']:,} events"),
+        Row("seed: same + read-model rows written directly", workers, model["phase2"]["orders_per_second"],
+            "orders/s", note=f"{model['orders']:,} orders, {model['events']:,} events in all"),
+        Row("rebuild: maintenance.rebuild", "1", rebuild["throughput"], "events/s",
+            baseline_name="(d) read+decode/s", baseline=model["decode"]["throughput"],
+            note=f"{rebuild['events']:,} events, {rebuild['orders']:,} orders, {rebuild['seconds']:.0f} s"),
+        row_from_latency(f"load {found['events']}-event order, snapshots", "1",
+                         1000 / with_snapshots["mean_ms"], "loads/s", with_snapshots,
+                         "without snapshots", 1000 / without["mean_ms"]),
+        row_from_latency(f"load {found['events']}-event order, no snapshots", "1",
+                         1000 / without["mean_ms"], "loads/s", without),
+        row_from_latency(f"expiry: {expired['orders']:,} due at once (lag)", "scheduler",
+                         expired["throughput"], "orders/s", expired["lag"], LIBRARY, library_1,
+                         f"{expired['expired']:,} expired, max lag {max_lag:.1f} s"),
+    ]
+
+
+def rows(details: dict[str, Any], config: Config) -> list[Row]:
+    return [*baseline_rows(details, config),
+            *sale_rows(details, config, "sale (create, reserve, pay, capture)", "sales", "sales/s"),
+            *sale_rows(details, config, "change v2 (reserve, pay, capture)", "changes", "changes/s"),
+            *search_rows(details), *other_rows(details)]
+
+
+def request_table(details: dict[str, Any], config: Config) -> str:
+    """Latency of each request kind of the sale and the change, per concurrency."""
+    request_rows = []
+    for key, name in (("sales", "sale"), ("changes", "change")):
+        for clients in config.concurrency:
+            result = _at(details["service"][key], clients)
+            for kind in REQUEST_KINDS:
+                latency = result["latency"].get(kind)
+                if latency:
+                    rate = latency["count"] / result["seconds"] if result["seconds"] else math.nan
+                    request_rows.append(row_from_latency(f"{name}: {kind}", clients, rate, "req/s", latency))
+    return table(request_rows)
