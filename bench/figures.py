@@ -20,7 +20,10 @@ def _at(results: dict[Any, Any], clients: int) -> dict[str, Any]:
 
 
 def _failed(result: dict[str, Any]) -> str:
-    failures = sum(result.get("failures", {}).values())
+    """Failed operations: whole sales or changes where the scenario has them, else requests."""
+    found = result.get("failures", {})
+    wholes = {k: v for k, v in found.items() if k.startswith("whole")}
+    failures = sum((wholes or found).values())
     return f"{failures} failed" if failures else ""
 
 
