@@ -245,8 +245,7 @@ class OrderingApplication(Application[UUID]):
         departure = self._departure(dated_service_journey_id)
         if departure is None:
             return {"capacity": 0, "reserved": 0, "available": 0}
-        return {"capacity": departure.capacity, "reserved": departure.reserved,
-                "available": departure.available}
+        return departure.availability()
 
     def _departure(self, dated_service_journey_id: str) -> Departure | None:
         return self._find(Departure, departure_uuid(dated_service_journey_id))

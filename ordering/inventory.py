@@ -51,6 +51,9 @@ class Departure(Aggregate):
     def available(self) -> int:
         return max(0, self.capacity - self.reserved)
 
+    def availability(self) -> dict[str, int]:
+        return {"capacity": self.capacity, "reserved": self.reserved, "available": self.available}
+
     def set_capacity(self, seats: int) -> None:
         if seats != self.capacity:
             self._capacity_set(seats=seats)

@@ -21,7 +21,6 @@ from ordering.http.sales_schemas import (
     ReserveOffersIn,
     ReserveOffersOut,
 )
-from ordering.inventory import Departure
 from ordering.payment import Payment
 from ordering.reserving import OfferConfiguration
 
@@ -78,9 +77,7 @@ class JourneyCapacity(MethodView):
     def put(self, body: dict[str, int], dated_service_journey_id: str) -> dict[str, int]:
         """Seats that can be reserved on a departure (permission offers:write)"""
         require(OFFERS_WRITE)
-        departure: Departure = service().set_capacity(dated_service_journey_id, body["seats"])
-        return {"capacity": departure.capacity, "reserved": departure.reserved,
-                "available": departure.available}
+        return service().set_capacity(dated_service_journey_id, body["seats"]).availability()
 
 
 @blp.route("/journeys/<dated_service_journey_id>/availability")
