@@ -17,7 +17,13 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    Recording,
+)
 
 from ordering.context import CommandContext, system_context
 from ordering.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
@@ -45,6 +51,31 @@ class TrailEntry:
 
 
 @dataclass(frozen=True)
+class SaveMarker:
+    """What identifies one save attempt in the store: its first event's position, its
+    timestamp (taken when the event was made) and the command id the event carries."""
+
+    aggregate_id: UUID
+    version: int
+    timestamp: datetime
+    command_id: str | None
+
+    @classmethod
+    def of(cls, aggregates: Sequence[Aggregate]) -> SaveMarker | None:
+        for aggregate in aggregates:
+            if aggregate.pending_events:
+                first: Any = aggregate.pending_events[0]
+                context = getattr(first, "context", None) or {}
+                return cls(first.originator_id, first.originator_version, first.timestamp,
+                           context.get("commandId"))
+        return None
+
+    def matches(self, stored: Any) -> bool:
+        context = getattr(stored, "context", None) or {}
+        return bool(stored.timestamp == self.timestamp and context.get("commandId") == self.command_id)
+
+
+@dataclass(frozen=True)
 class Reservation:
     order: Order
     additions: list[LineAddition]
@@ -64,9 +95,12 @@ class OrderingApplication(Application[UUID]):
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """After every committed save, the listeners (the read model) see what was saved."""
         recordings = super().save(*objs, **kwargs)
-        for listener in self.after_save:
-            listener(objs)
+        self._tell_listeners(objs)
         return recordings
+
+    def _tell_listeners(self, saved: Sequence[Any]) -> None:
+        for listener in self.after_save:
+            listener(saved)
 
     # ----------------------------------------------------------------- orders
 
@@ -314,17 +348,32 @@ class OrderingApplication(Application[UUID]):
     # ----------------------------------------------------------------- plumbing
 
     def _retrying(self, unit: Unit[T], subject: str) -> T:
+        unavailable: PersistenceError | None = None
         for attempt in range(self.policy.command_attempts):
             result, aggregates = unit()
-            if not any(aggregate.pending_events for aggregate in aggregates):
+            marker = SaveMarker.of(aggregates)
+            if marker is None:
                 return result  # nothing changed: no write, no read-model catch-up
             try:
                 self.save(*aggregates)
             except IntegrityError:
                 time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
                 continue
+            except (OperationalError, InterfaceError) as error:
+                if not self._saved_despite(marker):
+                    unavailable = error  # known not stored (a stale connection): safe to rerun
+                    continue
+                self._tell_listeners(aggregates)
             return result
-        raise ConcurrentModification(subject)
+        raise unavailable or ConcurrentModification(subject)
+
+    def _saved_despite(self, marker: SaveMarker) -> bool:
+        """The connection failed during the save, perhaps after the commit was sent: were this
+        attempt's events stored? Asked on another connection; if the store cannot answer
+        either, that error propagates (503) and the command is not run again."""
+        stored = self.recorder.select_events(marker.aggregate_id, gt=marker.version - 1,
+                                             lte=marker.version)
+        return bool(stored) and marker.matches(self.mapper.to_domain_event(stored[0]))
 
     def _change(self, order_id: str, ctx: CommandContext, change: Callable[[Order], Any]) -> Order:
         """Load the caller's order, act on it (``change`` may return other aggregates), save."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
+from uuid import uuid4
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,7 @@ class CommandContext:
     client_name: str | None = None
     pos: str | None = None
     distribution_channel_id: str | None = None
+    command_id: str = field(default_factory=lambda: str(uuid4()))
 
     def as_event_data(self) -> dict[str, Any]:
         data = asdict(self)
@@ -24,6 +26,7 @@ class CommandContext:
             "subject": data["subject"],
             "pos": data["pos"],
             "distributionChannelId": data["distribution_channel_id"],
+            "commandId": data["command_id"],
         }
 
 

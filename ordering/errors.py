@@ -72,6 +72,11 @@ class OrderEmpty(Conflict):
     title = "Order has no active order lines"
 
 
+class NothingToFail(Conflict):
+    code = "NOTHING_TO_FAIL"
+    title = "Nothing to fail"
+
+
 class ConcurrentModification(Conflict):
     code = "CONCURRENT_MODIFICATION"
     title = "Order was changed concurrently"

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ordering.errors import (
     InvalidRequest,
+    NothingToFail,
     OrderEmpty,
     OrderLocked,
     OrderNotBalanced,
@@ -120,6 +121,12 @@ class Order(Aggregate):
         return [line for line in self.lines if line["status"] in ACTIVE_LINE_STATUSES]
 
     @property
+    def pending_lines(self) -> list[dict[str, Any]]:
+        """Active draft lines still waiting for a third party's confirmation."""
+        return [line for line in self.active_lines
+                if line["status"] == DRAFT and line["externalConfirmation"] == "PENDING"]
+
+    @property
     def total_amount(self) -> Decimal:
         lines = total(line["price"]["amount"] for line in self.active_lines)
         return lines + total(fee["amount"] for fee in self.fees)
@@ -173,10 +180,17 @@ class Order(Aggregate):
         self._confirmed(at=now, context=context)
 
     def fail(self, order_line_ids: list[str] | None, now: datetime, context: Context) -> bool:
-        """Mark lines as failed and the order CONFIRMED+failed. False when nothing to do."""
+        """Mark pending lines as failed and the paid order CONFIRMED+failed. False when it is
+        already confirmed or failed (nothing to do); only a paid order waiting on a PENDING
+        line can fail."""
         self.refuse_if_locked()
         if self.status != DRAFT or self.failed:
             return False
+        if not self.pending_lines:
+            raise NothingToFail(f"Order {self.code} has no order line waiting for external confirmation")
+        if self.balance != ZERO:
+            raise OrderNotBalanced(f"Order {self.code} has balance {self.balance}: "
+                                   "only a paid order can fail")
         line_ids = self._lines_to_fail(order_line_ids)
         self._failed(order_line_ids=line_ids, at=now, context=context)
         return True
@@ -234,12 +248,13 @@ class Order(Aggregate):
     # ----------------------------------------------------------------- helpers for commands
 
     def _lines_to_fail(self, order_line_ids: list[str] | None) -> list[str]:
+        pending = [line["id"] for line in self.pending_lines]
         if order_line_ids is None:
-            return [line["id"] for line in self.lines if line["externalConfirmation"] == "PENDING"]
-        known = {line["id"] for line in self.lines}
-        unknown = [line_id for line_id in order_line_ids if line_id not in known]
-        if unknown:
-            raise InvalidRequest(f"Unknown order line ids: {', '.join(unknown)}", "orderLineIds")
+            return pending
+        not_pending = [line_id for line_id in order_line_ids if line_id not in pending]
+        if not_pending:
+            raise InvalidRequest(f"Not order lines waiting for external confirmation: "
+                                 f"{', '.join(not_pending)}", "orderLineIds")
         return list(order_line_ids)
 
     def unconfirmed_reservations(self) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ordering.policy import OrderPolicy
+from ordering.store import RECORDER_TOPIC
 
 DEFAULT_INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -25,6 +26,7 @@ class Settings:
     rate_limit_anonymous: str = "20 per second"
     rate_limit_storage: str = "memory://"
     postgres_pool_size: int = 5
+    db_pool_timeout_seconds: float = 5.0
     postgres_schema: str | None = None
     expiry_interval_seconds: float = 5.0
     embedded_scheduler: bool = False
@@ -62,7 +64,8 @@ class Settings:
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(self.db_pool_timeout_seconds))),
+            "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
         }
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
@@ -91,6 +94,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_anonymous=environ.get("RATE_LIMIT_ANONYMOUS", "20 per second"),
         rate_limit_storage=environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         postgres_pool_size=int(environ.get("POSTGRES_POOL_SIZE", 5)),
+        db_pool_timeout_seconds=float(environ.get("DB_POOL_TIMEOUT_SECONDS", 5)),
         postgres_schema=environ.get("POSTGRES_SCHEMA") or None,
         expiry_interval_seconds=float(environ.get("ORDER_EXPIRY_INTERVAL_SECONDS", 5)),
         embedded_scheduler=environ.get("ORDERS_EMBEDDED_SCHEDULER", "") in ("1", "true", "yes"),

@@ -52,10 +52,12 @@ class ReadModelDatabase:
         self._sqlite_path = settings.sqlite_read_model_path
         self._pool: ConnectionPool | None = None
         if self.postgres:
-            options = f"-c search_path={settings.postgres_schema}" if settings.postgres_schema else ""
+            kwargs: dict[str, Any] = {"connect_timeout": max(1, round(settings.db_pool_timeout_seconds))}
+            if settings.postgres_schema:
+                kwargs["options"] = f"-c search_path={settings.postgres_schema}"
             self._pool = ConnectionPool(settings.database_url, min_size=1,
-                                        max_size=settings.postgres_pool_size,
-                                        kwargs={"options": options} if options else {}, open=True)
+                                        max_size=settings.postgres_pool_size, kwargs=kwargs,
+                                        timeout=settings.db_pool_timeout_seconds, open=True)
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[PortableCursor]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, g, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -33,6 +35,10 @@ CODE_OF_STATUS = {
     422: "VALIDATION_FAILED",
     429: "RATE_LIMITED",
 }
+MAX_FIELD_ERRORS = 20
+UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+RETRY_AFTER_STATUSES = (429, 503)
+RETRY_AFTER_CONFLICTS = ("IDEMPOTENCY_KEY_IN_USE",)
 
 
 class ApiProblem(Exception):
@@ -54,7 +60,9 @@ def problem(status: int, code: str, title: str, detail: str,
         "correlationId": g.get("correlation_id"),
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = errors[:MAX_FIELD_ERRORS]
+        if len(errors) > MAX_FIELD_ERRORS:
+            body["detail"] = f"{detail} (the first {MAX_FIELD_ERRORS} of {len(errors)} errors)"
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -96,10 +104,25 @@ def handle_validation_error(error: ValidationError) -> Response:
                    flatten_messages(error.messages))
 
 
-def handle_store_unavailable(error: PersistenceError) -> Response:
-    log.error("event store unavailable: %s", error)
-    return problem(503, "SERVICE_UNAVAILABLE", "Service unavailable",
-                   "The event store cannot be reached; try again shortly")
+def handle_store_unavailable(error: Exception) -> Response:
+    log.error("database unavailable: %s: %s", type(error).__name__, error)
+    response = problem(503, "SERVICE_UNAVAILABLE", "Service unavailable",
+                       "The database cannot be reached; try again shortly")
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def keep_retry_after_where_it_belongs(response: Response) -> Response:
+    """``Retry-After`` only on 429, 503 and 409 IDEMPOTENCY_KEY_IN_USE, and never below 1 s
+    (the rate limiter adds one to every answer, sometimes negative)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return response
+    if not _may_carry_retry_after(response):
+        del response.headers["Retry-After"]
+    elif not value.isdigit() or int(value) < 1:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 def handle_unexpected(error: Exception) -> Response:
@@ -131,11 +154,19 @@ def _field_name(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
+def _may_carry_retry_after(response: Response) -> bool:
+    if response.status_code == 409 and response.mimetype == "application/problem+json":
+        body = response.get_json(silent=True) or {}
+        return body.get("code") in RETRY_AFTER_CONFLICTS
+    return response.status_code in RETRY_AFTER_STATUSES
+
+
 def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ApiProblem, handle_api_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
-    app.register_error_handler(OperationalError, handle_store_unavailable)
-    app.register_error_handler(InterfaceError, handle_store_unavailable)
+    for unavailable in (OperationalError, InterfaceError, psycopg.OperationalError,
+                        psycopg.InterfaceError, sqlite3.OperationalError):
+        app.register_error_handler(unavailable, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

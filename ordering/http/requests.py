@@ -16,7 +16,8 @@ from werkzeug.wrappers import Response
 from ordering.application import OrderingApplication
 from ordering.bootstrap import Services
 from ordering.context import CommandContext
-from ordering.http.problems import ApiProblem
+from ordering.http.problems import ApiProblem, keep_retry_after_where_it_belongs
+from ordering.http.text import check_body_text, check_parameters_text
 from ordering.settings import Settings
 from ordering.tokens import Caller, InvalidToken, TokenKeys
 from projections import ReadModel
@@ -132,18 +133,21 @@ def _authenticate() -> None:
         raise ApiProblem(401, f"The bearer token was refused: {error}") from None
 
 
-def _require_json_body() -> None:
-    """Bodies must be JSON that parses: too deep nesting or giant numbers are a 400, not a crash."""
+def _require_clean_request() -> None:
+    """Bodies must be JSON that parses (too deep nesting or giant numbers are a 400, not a
+    crash), and no text anywhere in the request may carry control characters."""
+    check_parameters_text([*request.args.items(multi=True), *(request.view_args or {}).items()])
     has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length
     if not has_body:
         return
     if not request.is_json:
         raise ApiProblem(415, "Request bodies must be application/json", "Content-Type")
     try:
-        json.loads(request.get_data(cache=True))
+        body = json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError):
         raise ApiProblem(400, "The body is not valid JSON (or nests or counts beyond our limits)",
                          "body") from None
+    check_body_text(body)
 
 
 def _echo_correlation_id(response: Response) -> Response:
@@ -154,7 +158,8 @@ def _echo_correlation_id(response: Response) -> Response:
 def register_request_hooks(app: Flask, limiter: Limiter) -> None:
     """Correlation id first (every answer carries one), then the rate limit, then the token."""
     app.before_request(_assign_correlation_id)
+    app.after_request(keep_retry_after_where_it_belongs)  # runs after the limiter's own hook
     limiter.init_app(app)
     app.before_request(_authenticate)
-    app.before_request(_require_json_body)
+    app.before_request(_require_clean_request)
     app.after_request(_echo_correlation_id)

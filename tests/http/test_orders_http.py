@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -91,20 +92,30 @@ def test_confirm_reset_unlock_and_fail_follow_the_contract(client: FlaskClient) 
     for action in ("reset", "unlock"):
         response = client.post(f"/v1/orders/{code}/{action}", headers=HEADERS)
         assert response.status_code == 200 and response.json["status"] == "DRAFT"
-    failed = client.post(f"/v1/orders/{code}/fail", headers=HEADERS, json={})
-    assert failed.status_code == 200
-    assert (failed.json["status"], failed.json["failed"]) == ("CONFIRMED", True)
-    again = client.post(f"/v1/orders/{code}/fail", headers=HEADERS, json={})
-    assert again.json == failed.json
+    for body in ({}, None, {"orderLineIds": ["x"]}):
+        response = client.post(f"/v1/orders/{code}/fail", headers=HEADERS, json=body)
+        assert_problem(response, 409, "NOTHING_TO_FAIL")
     trail = client.get(f"/v1/orders/{code}/events", headers=HEADERS).json
-    assert [e["type"] for e in trail["events"]] == ["OrderCreated", "OrderFailed"]
-    assert_problem(client.post(f"/v1/orders/{code}/confirm", headers=HEADERS), 409, "ORDER_NOT_DRAFT")
+    assert [e["type"] for e in trail["events"]] == ["OrderCreated"]
 
 
-def test_failing_unknown_order_lines_names_the_field(client: FlaskClient) -> None:
+def test_an_unpaid_draft_never_fails_into_a_confirmed_order(flask_app: Flask, client: FlaskClient) -> None:
     code = create(client)["id"]
+    application = flask_app.extensions["ordering"].application()
+    application._change(code, context_of(1), lambda order: order.add_lines(
+        [a_line()], application.clock(), application.clock() + timedelta(minutes=20), {}))
+    assert_problem(client.post(f"/v1/orders/{code}/fail", headers=HEADERS), 409, "NOTHING_TO_FAIL")
+    order = client.get(f"/v1/orders/{code}", headers=HEADERS).json
+    assert (order["status"], order["failed"], order["balance"]) == ("DRAFT", False, "100.00")
+
+
+def test_failing_a_confirmed_order_answers_it_unchanged(flask_app: Flask, client: FlaskClient) -> None:
+    code = create(client)["id"]
+    fill_and_pay(flask_app, code)
+    confirmed = client.get(f"/v1/orders/{code}", headers=HEADERS).json
     response = client.post(f"/v1/orders/{code}/fail", headers=HEADERS, json={"orderLineIds": ["x"]})
-    assert_problem(response, 400, "VALIDATION_FAILED", "orderLineIds")
+    assert response.status_code == 200 and response.json == confirmed
+    assert_problem(client.post(f"/v1/orders/{code}/confirm", headers=HEADERS), 409, "ORDER_NOT_DRAFT")
 
 
 def test_the_audit_trail_carries_each_events_request_context(client: FlaskClient) -> None:
@@ -116,6 +127,7 @@ def test_the_audit_trail_carries_each_events_request_context(client: FlaskClient
     assert trail["orderId"] == code
     created, updated = trail["events"]
     assert (created["sequence"], created["type"], created["orderVersion"]) == (1, "OrderCreated", 1)
+    command_id = created["context"].pop("commandId")
     assert created["context"] == {
         "correlationId": "corr-create", "clientName": "acme-tests", "organisationId": 1,
         "subject": "tester", "pos": "Entur-APP",
@@ -123,6 +135,7 @@ def test_the_audit_trail_carries_each_events_request_context(client: FlaskClient
     assert updated["type"] == "OrderUpdated"
     assert updated["data"] == {"changes": {"externalReference": "b"}}
     assert updated["context"]["correlationId"] == "corr-update"
+    assert str(uuid.UUID(command_id)) == command_id != updated["context"]["commandId"]
 
 
 def test_another_organisations_order_answers_404_like_a_missing_one(client: FlaskClient) -> None:

@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from ordering.errors import OrderEmpty, OrderLocked, OrderNotBalanced, OrderNotDraft
+from ordering.errors import (
+    InvalidRequest,
+    NothingToFail,
+    OrderEmpty,
+    OrderLocked,
+    OrderNotBalanced,
+    OrderNotDraft,
+)
 from ordering.order import Order
 from tests.builders import CONTEXT, a_line, captured
 
@@ -185,15 +192,42 @@ def test_a_locked_order_expires_only_once_its_lock_timed_out() -> None:
     assert types == ["OrderUnlocked", "OrderExpired"] and not order.locked
 
 
-def test_failing_marks_pending_lines_failed_and_confirms_the_order_as_failed() -> None:
+def order_waiting_on_a_pending_line(amount: str = "0.00") -> Order:
     order = new_order()
-    add(order, T0)
-    add(order, T0)
+    add(order, T0, amount)
+    add(order, T0, amount)
     order.lines[0]["externalConfirmation"] = "PENDING"
+    return order
+
+
+def test_failing_marks_pending_lines_failed_and_confirms_the_paid_order_as_failed() -> None:
+    order = order_waiting_on_a_pending_line()
     assert order.fail(None, T0, CTX)
     assert (order.status, order.failed) == ("CONFIRMED", True)
     assert [line["externalConfirmation"] for line in order.lines] == ["FAILED", None]
     assert not order.fail(None, T0, CTX)
+
+
+def test_an_order_with_no_pending_line_has_nothing_to_fail() -> None:
+    order = new_order()
+    add(order, T0, "0.00")
+    with pytest.raises(NothingToFail):
+        order.fail(None, T0, CTX)
+    assert (order.status, order.failed) == ("DRAFT", False)
+
+
+def test_an_unpaid_order_waiting_on_a_pending_line_cannot_fail() -> None:
+    order = order_waiting_on_a_pending_line("100.00")
+    with pytest.raises(OrderNotBalanced):
+        order.fail(None, T0, CTX)
+    assert (order.status, order.failed) == ("DRAFT", False)
+
+
+def test_failing_a_line_that_is_not_pending_is_refused() -> None:
+    order = order_waiting_on_a_pending_line()
+    with pytest.raises(InvalidRequest):
+        order.fail([order.lines[1]["id"]], T0, CTX)
+    assert order.status == "DRAFT"
 
 
 def test_replaying_the_events_rebuilds_the_same_order() -> None:

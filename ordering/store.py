@@ -1,0 +1,36 @@
+"""The event store on PostgreSQL, without the library's blind retries.
+
+eventsourcing's PostgreSQL recorder retries a failed call ten times. For a read that only makes
+an outage last 30-40 s before anyone hears of it; for a write it is worse: a commit that
+succeeded on a connection that then dropped is sent again, refused as a version conflict, and
+the command above runs a second time. Here each call fails at once; the application decides
+what an unknown outcome means (``OrderingApplication._saved_despite``) and the HTTP layer
+answers 503.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+
+
+def _without_retry(method: Any) -> Any:
+    return getattr(method, "__wrapped__", method)
+
+
+class OrderStoreRecorder(PostgresApplicationRecorder):
+    insert_events = _without_retry(PostgresApplicationRecorder.insert_events)
+    select_events = _without_retry(PostgresApplicationRecorder.select_events)
+    select_notifications = _without_retry(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _without_retry(PostgresApplicationRecorder.max_notification_id)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The pool waits ``timeout`` for a connection; a new connection should not wait longer.
+        pool = self.datastore.pool
+        if isinstance(pool.kwargs, dict):
+            pool.kwargs.setdefault("connect_timeout", max(1, round(pool.timeout)))
+
+
+RECORDER_TOPIC = f"{OrderStoreRecorder.__module__}:{OrderStoreRecorder.__qualname__}"
