@@ -99,6 +99,16 @@ def register_commands(app: Flask) -> None:
         """The read model's position against the head of the event log."""
         click.echo(json.dumps(maintenance.status(holder.services().read_model), indent=2))
 
+    @app.cli.command("retry-parked")
+    def retry_parked_command() -> None:
+        """Project the orders the read model parked again, from their events (after a fix)."""
+        fixed, still = maintenance.retry_parked(holder.services().read_model)
+        click.echo(f"{fixed} parked orders now project")
+        for entry in still:
+            click.echo(f"still parked: {entry.order_id or entry.aggregate_id}: {entry.reason}")
+        if still:
+            raise click.ClickException(f"{len(still)} orders are still parked")
+
     @app.cli.command("scheduler")
     def scheduler_command() -> None:
         """Run the expiry scheduler in this process until stopped (as python scheduler.py does)."""

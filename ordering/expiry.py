@@ -29,6 +29,7 @@ from ordering.bootstrap import Services, build_services
 from ordering.errors import DomainError
 from ordering.policy import utcnow
 from ordering.settings import Settings
+from ordering.store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
@@ -41,8 +42,12 @@ class SweepReport:
 
 
 def sweep(services: Services, now: datetime, batch: int = SWEEP_BATCH) -> SweepReport:
-    """Expire every order due at ``now``, a batch per transaction."""
-    services.read_model.catch_up()
+    """Expire every order due at ``now``, a batch per transaction. A read model that cannot
+    catch up (it parks what it cannot apply) does not stop the orders it can still find."""
+    try:
+        services.read_model.catch_up()
+    except Exception as error:
+        log.warning("read model catch-up failed before the sweep: %s: %s", type(error).__name__, error)
     lock_deadline = now - services.application.policy.lock_timeout
     correlation_id = f"expiry-{uuid4()}"
     seen: set[str] = set()
@@ -106,7 +111,11 @@ def sweep_if_leader(services: Callable[[], Services], leadership: Leadership,
     """The scheduled job: sweep when this process leads, else do nothing this turn."""
     if not leadership.acquire():
         return None
-    report = sweep(services(), clock())
+    try:
+        report = sweep(services(), clock())
+    except UNAVAILABLE_ERRORS as error:
+        log.warning("expiry sweep skipped, the database is unavailable: %s", error)
+        return None
     if report.expired:
         log.info("expired %d of %d due orders", report.expired, report.due)
     return report

@@ -10,9 +10,17 @@ answers 503.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder
+
+# A database that cannot answer now (lost connection, pool timeout, locked SQLite file): the
+# request's fault is none of these, so they answer 503 and never park an event.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError,
+                      psycopg.InterfaceError, sqlite3.OperationalError)
 
 
 def _without_retry(method: Any) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 from ordering.application import OrderingApplication
 from projections.db import ReadModelDatabase
 from projections.orders import OrderProjector, micros
+from projections.parking import Parked, count_parked, parked_in
 from projections.schema import create_read_model, orders_table
 from projections.search import Query, search
 
@@ -49,6 +50,20 @@ class ReadModel:
                            "AND (locked = 0 OR locked_at <= ?) ORDER BY expire_at, id LIMIT ?",
                            (micros(now), micros(lock_deadline), limit))
             return [row[0] for row in cursor.fetchall()]
+
+    def parked(self, limit: int = 1000) -> list[Parked]:
+        """What the projector could not apply, oldest first."""
+        generation = self.projector.active_generation()
+        with self.database.transaction() as cursor:
+            return parked_in(cursor, generation, limit)
+
+    def health(self) -> dict[str, int]:
+        """Position, head of the event log and how many orders are parked."""
+        position, head = self.position()
+        generation = self.projector.active_generation()
+        with self.database.transaction() as cursor:
+            parked = count_parked(cursor, generation)
+        return {"position": position, "head": head, "parked": parked}
 
     def position(self) -> tuple[int, int]:
         """(position of the active generation, head of the notification log)."""

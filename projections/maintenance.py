@@ -6,9 +6,21 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from ordering.order import Order
+from ordering.store import UNAVAILABLE_ERRORS
 from projections import ReadModel
-from projections.orders import ORDER_TOPIC_PREFIX, OrderProjector, order_row, order_terms
+from projections.db import PortableCursor
+from projections.orders import (
+    ORDER_TOPIC_PREFIX,
+    OrderProjector,
+    OrderRows,
+    order_row,
+    order_terms,
+    refused_write,
+)
+from projections.parking import Parked, park, parked_in, unpark
 from projections.schema import (
     ORDER_COLUMNS,
     create_generation,
@@ -83,14 +95,20 @@ def _switch_to(read_model: ReadModel, generation: int) -> None:
 
 
 def order_codes_in_history(read_model: ReadModel) -> Iterator[str]:
-    """Every order the event store knows, from its creation events."""
+    """Every order the event store knows, from its creation events (one that cannot be decoded
+    is parked by the projector, and reported from there)."""
     recorder, position = read_model.application.recorder, 0
     created = f"{ORDER_TOPIC_PREFIX}OrderCreated"
     while True:
         page = recorder.select_notifications(start=position, limit=SCAN_PAGE, inclusive_of_start=False)
         for notification in page:
             if notification.topic == created:
-                event: Any = read_model.application.mapper.to_domain_event(notification)
+                try:
+                    event: Any = read_model.application.mapper.to_domain_event(notification)
+                except UNAVAILABLE_ERRORS:
+                    raise
+                except Exception:
+                    continue
                 yield str(event.code)
         if len(page) < SCAN_PAGE:
             return
@@ -114,13 +132,21 @@ def verify(read_model: ReadModel, report: Callable[[str], None], chunk: int = 50
     for code in _codes_in_read_model(read_model, generation) - set(codes):
         report(f"{code}: in the read model but not in the event history")
         differences += 1
+    for entry in read_model.parked():
+        report(f"{entry.order_id or entry.aggregate_id}: parked at notification "
+               f"{entry.notification_id}: {entry.reason}")
     return differences
 
 
 def _difference(read_model: ReadModel, code: str, row: tuple[Any, ...] | None,
                 terms: list[tuple[Any, ...]]) -> str | None:
-    order = read_model.application.get_order(code, None)
-    expected = order_row(order)
+    try:
+        order = read_model.application.get_order(code, None)
+        expected = order_row(order)
+    except UNAVAILABLE_ERRORS:
+        raise
+    except Exception as error:
+        return f"cannot be replayed: {type(error).__name__}: {error}"
     if row is None:
         return "missing from the read model"
     if row != expected:
@@ -160,4 +186,36 @@ def status(read_model: ReadModel) -> dict[str, Any]:
         generations = [{"generation": int(g), "position": int(p), "eventsApplied": int(a), "state": s}
                        for g, p, a, s in cursor.fetchall()]
     return {"activeGeneration": read_model.projector.active_generation(), "position": position,
-            "head": head, "lag": head - position, "generations": generations}
+            "head": head, "lag": head - position, "generations": generations,
+            "parked": [entry.as_json() for entry in read_model.parked()]}
+
+
+def retry_parked(read_model: ReadModel) -> tuple[int, list[Parked]]:
+    """Project every parked order again from its whole history (once a fix is deployed), under
+    the projector's own lock. Returns how many now project, and what is still parked."""
+    generation = read_model.projector.active_generation()
+    fixed = 0
+    with read_model.database.transaction(write=True) as cursor:
+        cursor.execute("SELECT position FROM projection_tracking WHERE generation = ?"
+                       + read_model.database.lock_clause(), (generation,))
+        for entry in parked_in(cursor, generation):
+            refused = _reproject(read_model, cursor, generation, entry)
+            if refused is None:
+                unpark(cursor, generation, [entry.aggregate_id])
+                fixed += 1
+            else:
+                park(cursor, generation, [Parked.because(refused, entry.aggregate_id,
+                                                         entry.notification_id, entry.order_id)])
+    return fixed, read_model.parked()
+
+
+def _reproject(read_model: ReadModel, cursor: PortableCursor, generation: int,
+               entry: Parked) -> Exception | None:
+    try:
+        order: Order = read_model.application.repository.get(UUID(entry.aggregate_id))
+        rows = OrderRows.of(order)
+    except UNAVAILABLE_ERRORS:
+        raise
+    except Exception as error:
+        return error
+    return refused_write(cursor, generation, [rows])

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from copy import deepcopy
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -20,7 +22,9 @@ from uuid import UUID
 from ordering.application import OrderingApplication
 from ordering.http.order_schemas import OrderOut
 from ordering.order import ACTIVE_LINE_STATUSES, Order
+from ordering.store import UNAVAILABLE_ERRORS
 from projections.db import PortableCursor, ReadModelDatabase
+from projections.parking import Parked, park, unpark
 from projections.schema import ORDER_COLUMNS, orders_table, terms_table
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,7 @@ LEG_TEXT_TERMS = ("serviceJourneyId", "datedServiceJourneyId", "originalDatedSer
                   "fromStopPlaceId", "toStopPlaceId")
 LEG_TIME_TERMS = ("startTime", "endTime")
 CACHE_SIZE = 20_000
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 ORDER_DOCUMENT = OrderOut()
 
 
@@ -43,12 +48,19 @@ def micros(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
+def storable(text: str | None) -> str | None:
+    """Text a read-model column can hold: PostgreSQL text takes no NUL and no lone surrogate.
+    The boundary refuses both now; events stored before it did may still carry them."""
+    return None if text is None else UNSTORABLE.sub("\ufffd", text)
+
+
 def order_row(order: Order) -> tuple[Any, ...]:
     row = {
         "id": order.code, "organisation_id": order.organisation_id, "status": order.status,
-        "currency": order.currency, "pos": order.pos,
-        "distribution_channel_id": order.distribution_channel_id,
-        "external_reference": order.external_reference, "created_by": order.created_by,
+        "currency": order.currency, "pos": storable(order.pos),
+        "distribution_channel_id": storable(order.distribution_channel_id),
+        "external_reference": storable(order.external_reference),
+        "created_by": storable(order.created_by),
         "balance": cents(order.balance), "total_amount": cents(order.total_amount),
         "total_tax_amount": cents(order.total_tax_amount), "version": order.order_version,
         "created_at": micros(order.created_at), "last_confirmed_at": micros(order.last_confirmed_at),
@@ -77,7 +89,8 @@ def order_terms(order: Order) -> list[tuple[str, str, str | None, int | None]]:
         for leg in line["legs"]:
             terms.extend((name, leg.get(name), None) for name in LEG_TEXT_TERMS)
             terms.extend((name, None, micros(leg.get(name))) for name in LEG_TIME_TERMS)
-    unique = {t for t in terms if t[1] is not None or t[2] is not None}
+    unique = {(name, storable(text), number) for name, text, number in terms
+              if text is not None or number is not None}
     return [(order.code, *term) for term in sorted(unique, key=repr)]
 
 
@@ -118,7 +131,11 @@ class OrderProjector:
                 start=position, limit=self.batch_size, stop=until, inclusive_of_start=False)
             if not notifications:
                 return 0
-            self._write(cursor, generation, self._orders_after(notifications))
+            batch = self._orders_after(notifications)
+            parked = batch.parked + self._write_each_that_can(cursor, generation, batch)
+            park(cursor, generation, parked)
+            unpark(cursor, generation, [str(order_id) for order_id in batch.orders
+                                        if str(order_id) not in {p.aggregate_id for p in parked}])
             cursor.execute("UPDATE projection_tracking SET position = ?, applied = applied + ? "
                            "WHERE generation = ?", (notifications[-1].id, len(notifications), generation))
             return len(notifications)
@@ -134,22 +151,49 @@ class OrderProjector:
             if isinstance(aggregate, Order):
                 self._remember(deepcopy(aggregate))
 
-    def _orders_after(self, notifications: Any) -> list[Order]:
-        events = [self.application.mapper.to_domain_event(n) for n in notifications
-                  if n.topic.startswith(ORDER_TOPIC_PREFIX)]
-        final_version = {e.originator_id: e.originator_version for e in events}
-        touched: dict[UUID, Order] = {}
-        for domain_event in events:
-            order_id = domain_event.originator_id
-            cached = self._orders.get(order_id)
-            if cached is not None and cached.version == final_version[order_id]:
-                touched[order_id] = cached  # already the state this batch ends in
+    def _orders_after(self, notifications: Any) -> Batch:
+        """The state each order of the batch ends in. At an event that cannot be decoded or
+        folded, the order stops at the state before it and is parked; the others go on."""
+        batch = Batch()
+        ours = [n for n in notifications if n.topic.startswith(ORDER_TOPIC_PREFIX)]
+        final_version = {n.originator_id: n.originator_version for n in ours}
+        for notification in ours:
+            order_id = notification.originator_id
+            batch.last_seen[order_id] = notification.id
+            if order_id in batch.parked_ids:
                 continue
-            order = self._order_before(order_id, domain_event.originator_version)
-            order = cast_mutate(domain_event, order)
-            self._remember(order)
-            touched[order_id] = order
-        return list(touched.values())
+            try:
+                batch.orders[order_id] = self._fold(notification, final_version[order_id])
+            except UNAVAILABLE_ERRORS:
+                raise
+            except Exception as error:
+                batch.parked.append(Parked.because(error, order_id, notification.id))
+                self._stop_before(batch, order_id, notification.originator_version)
+        return batch
+
+    def _fold(self, notification: Any, final_version: int) -> Order:
+        order_id = notification.originator_id
+        cached = self._orders.get(order_id)
+        if cached is not None and cached.version == final_version:
+            return cached  # already the state this batch ends in
+        domain_event = self.application.mapper.to_domain_event(notification)
+        order = cast_mutate(domain_event, self._order_before(order_id, notification.originator_version))
+        self._remember(order)
+        return order
+
+    def _stop_before(self, batch: Batch, order_id: UUID, event_version: int) -> None:
+        """The order as it stood before the event that failed (a failed fold may have left
+        the cached one half changed), or nothing when that cannot be had either."""
+        self._forget(order_id)
+        batch.orders.pop(order_id, None)
+        try:
+            before = self._order_before(order_id, event_version)
+        except UNAVAILABLE_ERRORS:
+            raise
+        except Exception:
+            return
+        if before is not None:
+            batch.orders[order_id] = before
 
     def _order_before(self, order_id: UUID, event_version: int) -> Order | None:
         cached = self._orders.get(order_id)
@@ -160,6 +204,10 @@ class OrderProjector:
         order: Order = self.application.repository.get(order_id, version=event_version - 1)
         return order
 
+    def _forget(self, order_id: UUID) -> None:
+        with self._cache_lock:
+            self._orders.pop(order_id, None)
+
     def _remember(self, order: Order) -> None:
         with self._cache_lock:  # saves on other threads remember orders outside the DB lock
             self._orders[order.id] = order
@@ -167,20 +215,82 @@ class OrderProjector:
             while len(self._orders) > CACHE_SIZE:
                 self._orders.popitem(last=False)
 
-    def _write(self, cursor: PortableCursor, generation: int, orders: list[Order]) -> None:
-        if not orders:
-            return
-        table, terms = orders_table(generation), terms_table(generation)
-        columns = ", ".join(ORDER_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c != "id")
+    def _write_each_that_can(self, cursor: PortableCursor, generation: int, batch: Batch) -> list[Parked]:
+        """Write the batch's rows at once; if the database refuses one, write them one by one
+        and park those it refuses. Returns what was parked."""
+        parked: list[Parked] = []
+        rows: list[OrderRows] = []
+        for order_id, order in batch.orders.items():
+            try:
+                rows.append(OrderRows.of(order))
+            except Exception as error:  # the order's own data: nothing of the database's
+                parked.append(Parked.because(error, order_id, batch.last_seen[order_id], order.code))
+        if refused_write(cursor, generation, rows) is None:
+            return parked
+        for one in rows:
+            refused = refused_write(cursor, generation, [one])
+            if refused is not None:
+                parked.append(Parked.because(refused, one.order.id, batch.last_seen[one.order.id],
+                                             one.order.code))
+        return parked
+
+
+
+@dataclass
+class Batch:
+    """What one batch of notifications leads to: orders to write, orders parked."""
+
+    orders: dict[UUID, Order] = field(default_factory=dict)
+    last_seen: dict[UUID, int] = field(default_factory=dict)
+    parked: list[Parked] = field(default_factory=list)
+
+    @property
+    def parked_ids(self) -> set[UUID]:
+        return {UUID(p.aggregate_id) for p in self.parked}
+
+
+@dataclass(frozen=True)
+class OrderRows:
+    order: Order
+    row: tuple[Any, ...]
+    terms: list[tuple[str, str, str | None, int | None]]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderRows:
+        return cls(order, order_row(order), order_terms(order))
+
+
+def refused_write(cursor: PortableCursor, generation: int, rows: list[OrderRows]) -> Exception | None:
+    """Write the rows; if the database refuses them for what they hold, write nothing of them
+    and return why."""
+    cursor.execute("SAVEPOINT order_rows")
+    try:
+        write_rows(cursor, generation, rows)
+    except UNAVAILABLE_ERRORS:
+        raise
+    except Exception as error:
+        log.warning("read model refused rows of %s: %s", [r.order.code for r in rows], error)
+        cursor.execute("ROLLBACK TO SAVEPOINT order_rows")
+        return error
+    cursor.execute("RELEASE SAVEPOINT order_rows")
+    return None
+
+
+def write_rows(cursor: PortableCursor, generation: int, rows: list[OrderRows]) -> None:
+    if not rows:
+        return
+    table, terms = orders_table(generation), terms_table(generation)
+    columns = ", ".join(ORDER_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c != "id")
+    cursor.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}", [r.row for r in rows])
+    cursor.executemany(f"DELETE FROM {terms} WHERE order_id = ?", [(r.order.code,) for r in rows])
+    term_rows = [term for r in rows for term in r.terms]
+    if term_rows:
         cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}", [order_row(o) for o in orders])
-        cursor.executemany(f"DELETE FROM {terms} WHERE order_id = ?", [(o.code,) for o in orders])
-        rows = [term for order in orders for term in order_terms(order)]
-        if rows:
-            cursor.executemany(
-                f"INSERT INTO {terms} (order_id, field, text_value, num_value) VALUES (?, ?, ?, ?)", rows)
+            f"INSERT INTO {terms} (order_id, field, text_value, num_value) VALUES (?, ?, ?, ?)",
+            term_rows)
 
 
 def cast_mutate(domain_event: Any, order: Order | None) -> Order:

@@ -13,6 +13,15 @@ META_DDL = [
     """CREATE TABLE IF NOT EXISTS projection_active (
         id INTEGER PRIMARY KEY,
         generation INTEGER NOT NULL)""",
+    # What a projector could not apply: one row per order and generation, until it projects.
+    """CREATE TABLE IF NOT EXISTS projection_parked (
+        generation INTEGER NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        order_id TEXT,
+        notification_id BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        parked_at BIGINT NOT NULL,
+        PRIMARY KEY (generation, aggregate_id))""",
 ]
 
 # Order-level columns: what the search filters and sorts on, and the answer itself (document).
@@ -81,6 +90,7 @@ def drop_generation(cursor: PortableCursor, generation: int) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {terms_table(generation)}")
     cursor.execute(f"DROP TABLE IF EXISTS {orders_table(generation)}")
     cursor.execute("DELETE FROM projection_tracking WHERE generation = ?", (generation,))
+    cursor.execute("DELETE FROM projection_parked WHERE generation = ?", (generation,))
 
 
 def create_read_model(cursor: PortableCursor) -> None:

@@ -120,6 +120,13 @@ def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
 
 
 @pytest.fixture
+def postgres_services(postgres_settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    built = build_services(postgres_settings, clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
 def application(services: Services) -> OrderingApplication:
     return services.application
 

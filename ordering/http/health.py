@@ -9,6 +9,7 @@ import flask_swagger_ui
 from flask import Blueprint, send_from_directory
 from werkzeug.wrappers import Response
 
+from ordering.http.problems import unavailable
 from ordering.http.requests import read_model
 
 health = Blueprint("health", __name__)
@@ -22,13 +23,16 @@ def live() -> dict[str, Any]:
 
 
 @health.get("/health/ready")
-def ready() -> tuple[dict[str, Any], int]:
+def ready() -> tuple[dict[str, Any], int] | Response:
+    """Ready while both stores answer; DEGRADED (still 200) while events are parked."""
     try:
-        position, head = read_model().position()
+        health = read_model().health()
     except Exception as error:  # any failure to reach the stores means not ready
-        return {"status": "DOWN", "detail": f"unreachable: {type(error).__name__}"}, 503
-    return {"status": "UP", "eventStore": {"headPosition": head},
-            "readModel": {"position": position}}, 200
+        return unavailable(f"not ready, a store is unreachable: {type(error).__name__}")
+    return {"status": "DEGRADED" if health["parked"] else "UP",
+            "eventStore": {"headPosition": health["head"]},
+            "readModel": {"position": health["position"], "lag": health["head"] - health["position"],
+                          "parkedOrders": health["parked"]}}, 200
 
 
 @health.get(f"{SWAGGER_UI_URL}<path:filename>")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, g, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ordering.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
+from ordering.store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +104,11 @@ def handle_validation_error(error: ValidationError) -> Response:
 
 def handle_store_unavailable(error: Exception) -> Response:
     log.error("database unavailable: %s: %s", type(error).__name__, error)
-    response = problem(503, "SERVICE_UNAVAILABLE", "Service unavailable",
-                       "The database cannot be reached; try again shortly")
+    return unavailable("The database cannot be reached; try again shortly")
+
+
+def unavailable(detail: str) -> Response:
+    response = problem(503, "SERVICE_UNAVAILABLE", "Service unavailable", detail)
     response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     return response
 
@@ -166,7 +167,6 @@ def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(ApiProblem, handle_api_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
-    for unavailable in (OperationalError, InterfaceError, psycopg.OperationalError,
-                        psycopg.InterfaceError, sqlite3.OperationalError):
-        app.register_error_handler(unavailable, handle_store_unavailable)
+    for kind in UNAVAILABLE_ERRORS:
+        app.register_error_handler(kind, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)
