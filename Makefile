@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 4
+GUNICORN := $(BIN)/gunicorn -c python:ordering.http.gunicorn_config
 
 .PHONY: install run serve test lint schema scheduler bench clean
 
@@ -22,12 +23,12 @@ schema: install
 
 ## Embedded default: SQLite under ./instance, one process, scheduler inside.
 run: schema
-	ORDERS_EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --workers 1 --threads 8 \
+	ORDERS_EMBEDDED_SCHEDULER=1 $(GUNICORN) --workers 1 --threads 8 \
 		--bind $(HOST):$(PORT) --access-logfile - app:app
 
 ## Production shape: several workers (set DATABASE_URL to PostgreSQL), scheduler separately.
 serve: schema
-	$(BIN)/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) app:app
+	$(GUNICORN) --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) app:app
 
 scheduler: install
 	$(BIN)/python scheduler.py

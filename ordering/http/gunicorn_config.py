@@ -1,0 +1,44 @@
+"""gunicorn settings for the service: ``gunicorn -c python:ordering.http.gunicorn_config app:app``.
+
+Oversized request lines and headers are refused by gunicorn itself, cheaply, before any of our
+code runs. What gunicorn answers on its own (a request it cannot parse: 400; a request line
+over the limit: 414; too many or too large headers: 431) is written as problem+json here
+instead of its HTML page, so clients get one shape of error whatever refused them.
+Imported by gunicorn's master before it forks: nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from gunicorn import util
+
+limit_request_line = 4094  # bytes of "GET /path?query HTTP/1.1"; over it: 414
+limit_request_fields = 50  # headers per request; over it: 431
+limit_request_field_size = 8190  # bytes per header; over it: 431
+
+CODE_OF_STATUS = {400: "VALIDATION_FAILED", 403: "FORBIDDEN", 414: "URI_TOO_LONG",
+                  431: "HEADERS_TOO_LARGE", 500: "INTERNAL_ERROR"}
+
+
+def problem_answer(status: int, reason: str, detail: str) -> bytes:
+    """The raw HTTP answer gunicorn sends when it refuses a request itself."""
+    correlation_id = str(uuid.uuid4())
+    code = CODE_OF_STATUS.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
+    body = json.dumps({
+        "type": f"/problems/{code.lower().replace('_', '-')}", "title": reason, "status": status,
+        "detail": detail[:200] or reason, "code": code, "correlationId": correlation_id,
+    }).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n"
+            f"X-Correlation-Id: {correlation_id}\r\n\r\n")
+    return head.encode("latin1") + body
+
+
+def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    util.write_nonblock(sock, problem_answer(status_int, reason, mesg))
+
+
+util.write_error = write_problem
