@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ordering.policy import OrderPolicy
-from ordering.store import RECORDER_TOPIC
+from ordering.store import FACTORY_TOPIC
 
 DEFAULT_INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -56,7 +56,7 @@ class Settings:
             }
         url = urlparse(self.database_url)
         env |= {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": FACTORY_TOPIC,
             "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
@@ -65,7 +65,6 @@ class Settings:
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
             "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(self.db_pool_timeout_seconds))),
-            "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
         }
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema

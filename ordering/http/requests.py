@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from eventsourcing.persistence import OperationalError
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from werkzeug.wrappers import Response
@@ -19,11 +21,13 @@ from ordering.context import CommandContext
 from ordering.http.problems import ApiProblem, keep_retry_after_where_it_belongs
 from ordering.http.text import check_body_text, check_parameters_text
 from ordering.settings import Settings
+from ordering.store import UNAVAILABLE_ERRORS
 from ordering.tokens import Caller, InvalidToken, TokenKeys
 from projections import ReadModel
 
 PRINTABLE_HEADER = re.compile(r"^[\x20-\x7e]{1,200}$")
 ON_BEHALF_OF_PERMISSION = "orders:on-behalf-of"
+REBUILD_AFTER_SECONDS = 1.0
 
 
 @dataclass
@@ -35,13 +39,28 @@ class ServiceHolder:
     keys: TokenKeys
     _services: Services | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _failed_at: float | None = None
+    _failure: str = ""
 
     def services(self) -> Services:
         if self._services is None:
             with self._lock:
                 if self._services is None:
-                    self._services = self.build(self.settings)
+                    self._services = self._build()
         return self._services
+
+    def _build(self) -> Services:
+        """Building needs the database. While it cannot be reached, the threads queued behind a
+        failed build fail at once instead of each waiting its own pool timeout in turn."""
+        if self._failed_at is not None and time.monotonic() - self._failed_at < REBUILD_AFTER_SECONDS:
+            raise OperationalError(f"the database could not be reached just now: {self._failure}")
+        try:
+            built = self.build(self.settings)
+        except UNAVAILABLE_ERRORS as error:
+            self._failed_at, self._failure = time.monotonic(), str(error)
+            raise
+        self._failed_at = None
+        return built
 
     def application(self) -> OrderingApplication:
         return self.services().application
