@@ -36,6 +36,7 @@ scheduler: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 ## Benchmark: BENCH_QUICK=1 for a smoke run; DATABASE_URL=postgresql://... for PostgreSQL.
@@ -45,6 +46,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """The expiry scheduler as its own process: ``python scheduler.py`` (production, PostgreSQL).
 
-Run one or several: one leads at a time (see ``ordering.expiry``); a stopped one is replaced
+Run one or several: one leads at a time (see ``ordering.scheduling``); a stopped one is replaced
 by any other, and due orders are found again however long none ran.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from ordering.expiry import run_scheduler
+from ordering.scheduling import run_scheduler
 from ordering.settings import load_settings
 
 if __name__ == "__main__":

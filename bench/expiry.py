@@ -18,11 +18,11 @@ from bench.seed import SAVE_BATCH
 from bench.server import scheduler
 from bench.stats import summary
 from ordering.bootstrap import Services
-from ordering.inventory import Departure
-from ordering.offer import Offer
-from ordering.order import Order, new_order_code
-from ordering.policy import utcnow
-from ordering.reserving import OfferConfiguration, plan_lines
+from ordering.domain.inventory import Departure
+from ordering.domain.offer import Offer
+from ordering.domain.order import Order, new_order_code
+from ordering.domain.policy import utcnow
+from ordering.domain.reserving import OfferConfiguration, plan_lines
 from projections.orders import ORDER_TOPIC_PREFIX, micros
 from projections.schema import orders_table
 

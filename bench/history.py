@@ -9,9 +9,9 @@ from typing import Any
 from bench.offers import TRAVELLERS, loaded, sale_offer
 from bench.stats import summary
 from ordering.application import OrderingApplication
-from ordering.offer import Offer
-from ordering.order import Order, new_order_code
-from ordering.reserving import OfferConfiguration, plan_lines
+from ordering.domain.offer import Offer
+from ordering.domain.order import Order, new_order_code
+from ordering.domain.reserving import OfferConfiguration, plan_lines
 from ordering.settings import Settings
 
 UPDATES_PER_CYCLE = 5  # then a line, a lock, a capture and a confirmation: 9 events a cycle

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ordering.domain.offer import Offer
 from ordering.http.sales_schemas import OfferSchema
-from ordering.offer import Offer
 
 ADULT = "NSB:UserProfile:Adult"
 TRAVELLERS = [f"b3c4d5e6-0000-4b7e-8c1d-00000000000{n}" for n in range(1, 4)]

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from ordering.application import OrderingApplication
-from ordering.order import Order
+from ordering.domain.order import Order
 from ordering.settings import Settings
 from projections.orders import order_row, order_terms
 from projections.schema import ORDER_COLUMNS, orders_table, terms_table

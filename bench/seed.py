@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from bench.offers import TRAVELLERS, OfferPool, journey_id
 from bench.rows import RowWriter
 from ordering.application import OrderingApplication
-from ordering.order import ORDER_CODE_ALPHABET, ORDER_CODE_LENGTH, Order
-from ordering.reserving import OfferConfiguration, plan_lines
+from ordering.domain.order import ORDER_CODE_ALPHABET, ORDER_CODE_LENGTH, Order
+from ordering.domain.reserving import OfferConfiguration, plan_lines
 from ordering.settings import Settings
 
 SPAN = timedelta(days=365)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ordering.application import OrderingApplication
-from ordering.policy import utcnow
+from ordering.domain.policy import utcnow
 from ordering.settings import Settings
 from projections import ReadModel
 from projections.db import ReadModelDatabase

@@ -10,14 +10,14 @@ import click
 from flask import Flask
 from marshmallow import ValidationError
 
-from ordering.audit import timeline_lines, trail_json
 from ordering.bootstrap import create_schema
 from ordering.demo_catalogue import DEMO_CAPACITY, demo_offers
-from ordering.errors import DomainError
-from ordering.expiry import run_scheduler
+from ordering.domain.errors import DomainError
 from ordering.http.problems import ApiProblem
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
+from ordering.representation.audit import timeline_lines, trail_json
+from ordering.scheduling import run_scheduler
 from ordering.tokens import InvalidToken
 from projections import maintenance
 

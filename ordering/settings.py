@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ordering.policy import OrderPolicy
+from ordering.domain.policy import OrderPolicy
 from ordering.store import FACTORY_TOPIC
 
 DEFAULT_INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"

@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from ordering.policy import utcnow
+from ordering.domain.policy import utcnow
 from ordering.settings import Settings
 
 ORGANISATION_CLAIM = "https://entur.io/organisationID"

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ordering.order import Order
+from ordering.domain.order import Order
 from ordering.store import UNAVAILABLE_ERRORS
 from projections import ReadModel
 from projections.db import PortableCursor
 from projections.orders import (
-    ORDER_TOPIC_PREFIX,
+    ORDER_TOPIC_PREFIXES,
     OrderProjector,
     OrderRows,
     order_row,
@@ -98,11 +98,11 @@ def order_codes_in_history(read_model: ReadModel) -> Iterator[str]:
     """Every order the event store knows, from its creation events (one that cannot be decoded
     is parked by the projector, and reported from there)."""
     recorder, position = read_model.application.recorder, 0
-    created = f"{ORDER_TOPIC_PREFIX}OrderCreated"
+    created = {f"{prefix}OrderCreated" for prefix in ORDER_TOPIC_PREFIXES}
     while True:
         page = recorder.select_notifications(start=position, limit=SCAN_PAGE, inclusive_of_start=False)
         for notification in page:
-            if notification.topic == created:
+            if notification.topic in created:
                 try:
                     event: Any = read_model.application.mapper.to_domain_event(notification)
                 except UNAVAILABLE_ERRORS:

@@ -20,22 +20,23 @@ from typing import Any
 from uuid import UUID
 
 from ordering.application import OrderingApplication
-from ordering.http.order_schemas import OrderOut
-from ordering.order import ACTIVE_LINE_STATUSES, Order
+from ordering.application.topics import topic_prefixes
+from ordering.domain.order import ACTIVE_LINE_STATUSES, Order
+from ordering.representation.order import order_document
 from ordering.store import UNAVAILABLE_ERRORS
 from projections.db import PortableCursor, ReadModelDatabase
 from projections.parking import Parked, park, unpark
 from projections.schema import ORDER_COLUMNS, orders_table, terms_table
 
 log = logging.getLogger(__name__)
-ORDER_TOPIC_PREFIX = f"{Order.__module__}:{Order.__qualname__}."
+ORDER_TOPIC_PREFIXES = topic_prefixes(Order)  # today's first, then where earlier releases put it
+ORDER_TOPIC_PREFIX = ORDER_TOPIC_PREFIXES[0]
 LINE_TERMS = {"orderLineId": "id", "orderLineExternalReference": "externalReference"}
 LEG_TEXT_TERMS = ("serviceJourneyId", "datedServiceJourneyId", "originalDatedServiceJourneyId",
                   "fromStopPlaceId", "toStopPlaceId")
 LEG_TIME_TERMS = ("startTime", "endTime")
 CACHE_SIZE = 20_000
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-ORDER_DOCUMENT = OrderOut()
 
 
 def cents(amount: Decimal) -> int:
@@ -66,7 +67,7 @@ def order_row(order: Order) -> tuple[Any, ...]:
         "created_at": micros(order.created_at), "last_confirmed_at": micros(order.last_confirmed_at),
         "expire_at": micros(order.expire_at), "has_unconfirmed": int(order.has_unconfirmed_changes),
         "locked": int(order.locked), "locked_at": micros(order.lock["lockedAt"]) if order.lock else None,
-        "document": json.dumps(ORDER_DOCUMENT.dump(order), separators=(",", ":")),
+        "document": json.dumps(order_document(order), separators=(",", ":")),
     }
     return tuple(row[column] for column in ORDER_COLUMNS)
 
@@ -155,7 +156,7 @@ class OrderProjector:
         """The state each order of the batch ends in. At an event that cannot be decoded or
         folded, the order stops at the state before it and is parked; the others go on."""
         batch = Batch()
-        ours = [n for n in notifications if n.topic.startswith(ORDER_TOPIC_PREFIX)]
+        ours = [n for n in notifications if n.topic.startswith(ORDER_TOPIC_PREFIXES)]
         final_version = {n.originator_id: n.originator_version for n in ours}
         for notification in ours:
             order_id = notification.originator_id

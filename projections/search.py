@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ordering.errors import InvalidRequest
-from ordering.money import parse_money
+from ordering.domain.errors import InvalidRequest
+from ordering.domain.money import parse_money
 from projections.db import ReadModelDatabase
 from projections.orders import micros
 from projections.schema import orders_table, terms_table

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ordering.context import CommandContext
-from ordering.order import LineAddition
+from ordering.application.context import CommandContext
+from ordering.domain.order import LineAddition
 
 CONTEXT = CommandContext("corr-1", 1, "tester", "acme-tests", "Entur-APP", "ENT:DistributionChannel:Web")
 

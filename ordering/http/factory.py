@@ -8,12 +8,12 @@ from flask import Flask
 from flask_smorest import Api
 
 from ordering.bootstrap import Services, build_services
-from ordering.expiry import start_embedded_scheduler
 from ordering.http import health as health_views
 from ordering.http import orders, sales
 from ordering.http.problems import register_problem_handlers
 from ordering.http.ratelimit import limiter_for
 from ordering.http.requests import ServiceHolder, register_request_hooks
+from ordering.scheduling import start_embedded_scheduler
 from ordering.settings import Settings, load_settings
 from ordering.tokens import load_keys
 
@@ -47,9 +47,6 @@ def create_app(
     app.register_blueprint(health_views.health)
     register_request_hooks(app, limiter_for(settings))
     register_problem_handlers(app)
-    from ordering.cli import register_commands
-
-    register_commands(app)
     if settings.embedded_scheduler:
         holder = app.extensions["ordering"]
         app.extensions["ordering-scheduler"] = start_embedded_scheduler(holder.services, settings)

@@ -8,11 +8,10 @@ from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ordering.audit import trail_json
+from ordering.domain.order import Order
 from ordering.http.order_schemas import (
     CreateOrderIn,
     FailOrderIn,
-    OrderOut,
     OrderPage,
     OrderTrail,
     OrderVersionQuery,
@@ -25,7 +24,8 @@ from ordering.http.requests import (
     read_model,
     service,
 )
-from ordering.order import Order
+from ordering.representation.audit import trail_json
+from ordering.representation.order import OrderOut
 from projections.search import FIELDS, PAGING, parse_query
 
 blp = Blueprint("orders", __name__, url_prefix="/v1/orders", description="Orders")

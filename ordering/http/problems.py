@@ -9,7 +9,7 @@ from flask import Flask, Response, g, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ordering.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
+from ordering.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
 from ordering.store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from ordering.application import OrderingApplication
+from ordering.application.context import CommandContext
 from ordering.bootstrap import Services
-from ordering.context import CommandContext
 from ordering.http.problems import ApiProblem, keep_retry_after_where_it_belongs
 from ordering.http.text import check_body_text, check_parameters_text
 from ordering.settings import Settings

@@ -10,6 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from ordering.domain.payment import Payment
+from ordering.domain.reserving import OfferConfiguration
 from ordering.http.problems import ApiProblem
 from ordering.http.requests import caller, command_context, organisation_for_new_order, service
 from ordering.http.sales_schemas import (
@@ -21,8 +23,6 @@ from ordering.http.sales_schemas import (
     ReserveOffersIn,
     ReserveOffersOut,
 )
-from ordering.payment import Payment
-from ordering.reserving import OfferConfiguration
 
 blp = Blueprint("sales", __name__, url_prefix="/v1", description="Offers, seats, reservations, payments")
 OFFERS_WRITE = "offers:write"

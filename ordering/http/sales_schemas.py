@@ -6,8 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ordering.http.fields import Money, UtcDateTime
-from ordering.http.order_schemas import CURRENCY, FareProductRef, Leg, Price, Reference, Supplement
+from ordering.representation.fields import Money, UtcDateTime
+from ordering.representation.order import CURRENCY, FareProductRef, Leg, Price, Reference, Supplement
 
 SHORT_TEXT = validate.Length(min=1, max=200)
 UUID_TEXT = fields.UUID  # parsed to check the shape, answered as a string

@@ -22,7 +22,7 @@ import requests
 
 from ordering.application import OrderingApplication
 from ordering.demo_catalogue import BERGEN_DEPARTURE
-from ordering.inventory import Departure, departure_uuid
+from ordering.domain.inventory import Departure, departure_uuid
 from ordering.settings import Settings
 from tests.conftest import auth_headers
 from tests.faults.conftest import proxy_url
@@ -243,7 +243,7 @@ def test_sales_survive_killed_processes_and_a_database_outage(
 
         # no payment captured twice, on the payment or on any order
         captures = Counter(n.originator_id for n in direct.recorder.select_notifications(
-            start=1, limit=100_000, topics=["ordering.payment:Payment.PaymentCaptured"]))
+            start=1, limit=100_000, topics=["ordering.domain.payment:Payment.PaymentCaptured"]))
         twice = [p for p, n in captures.items() if n > 1]
         assert not twice, f"payments captured twice: {captures.most_common(3)}"
         for order in orders:

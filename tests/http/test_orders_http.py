@@ -10,7 +10,7 @@ import jwt
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ordering.order import Order
+from ordering.domain.order import Order
 from tests.builders import a_line, captured, context_of
 from tests.conftest import JWT_SECRET, FakeClock, auth_headers
 

@@ -12,10 +12,10 @@ import pytest
 
 from ordering.bootstrap import Services, build_services
 from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, DEMO_CAPACITY, demo_offers
-from ordering.errors import DomainError
-from ordering.expiry import Leadership, SweepReport, sweep
+from ordering.domain.errors import DomainError
+from ordering.domain.reserving import OfferConfiguration
 from ordering.http.sales import load_offers
-from ordering.reserving import OfferConfiguration
+from ordering.scheduling import Leadership, SweepReport, sweep
 from ordering.settings import Settings
 from tests.builders import context_of, run_together
 from tests.conftest import FakeClock

@@ -9,7 +9,7 @@ from eventsourcing.persistence import StoredEvent
 from flask import Flask
 
 from ordering.bootstrap import Services
-from ordering.expiry import sweep
+from ordering.scheduling import sweep
 from projections import maintenance, orders
 from tests.builders import a_line, context_of
 from tests.conftest import FakeClock
@@ -23,7 +23,7 @@ def a_poisoned_order(services: Services) -> str:
     order = services.application.create_order(CTX, external_reference="poisoned")
     services.application.recorder.insert_events([StoredEvent(
         originator_id=order.id, originator_version=order.version + 1,
-        topic="ordering.order:Order.NeverWritten", state=b"{}")])
+        topic="ordering.domain.order:Order.NeverWritten", state=b"{}")])
     return order.code
 
 

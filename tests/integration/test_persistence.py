@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from ordering.application import OrderingApplication
 from ordering.bootstrap import build_services
-from ordering.errors import ConcurrentModification
-from ordering.order import Order
+from ordering.domain.errors import ConcurrentModification
+from ordering.domain.order import Order
 from ordering.settings import Settings
 from tests.builders import a_line, captured, context_of
 from tests.conftest import FakeClock

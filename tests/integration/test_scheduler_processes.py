@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from ordering.bootstrap import Services, build_services
+from ordering.domain.policy import utcnow
 from ordering.http.factory import create_app
-from ordering.policy import utcnow
 from ordering.settings import Settings
 from tests.builders import a_line, context_of
 

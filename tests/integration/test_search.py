@@ -17,8 +17,8 @@ from ordering.demo_catalogue import (
     TRONDHEIM_OFFER,
     demo_offers,
 )
+from ordering.domain.reserving import OfferConfiguration
 from ordering.http.sales import load_offers
-from ordering.reserving import OfferConfiguration
 from tests.builders import context_of
 from tests.conftest import FakeClock, auth_headers
 from tests.http.test_orders_http import assert_problem

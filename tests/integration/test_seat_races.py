@@ -18,9 +18,9 @@ import requests
 
 from ordering.application import OrderingApplication
 from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, demo_offers
-from ordering.errors import DomainError
+from ordering.domain.errors import DomainError
+from ordering.domain.reserving import OfferConfiguration
 from ordering.http.sales import load_offers
-from ordering.reserving import OfferConfiguration
 from ordering.settings import Settings
 from tests.builders import context_of
 from tests.conftest import JWT_SECRET, TEST_DATABASE_URL, auth_headers

@@ -11,8 +11,8 @@ import requests
 
 from ordering.application import OrderingApplication
 from ordering.demo_catalogue import BERGEN_OFFER, TRAVELLERS, demo_offers
+from ordering.domain.order import Order
 from ordering.http.sales import load_offers
-from ordering.order import Order
 from tests.conftest import auth_headers
 
 REQUEST_TIMEOUT = 10
@@ -109,7 +109,7 @@ def every_order(application: OrderingApplication) -> list[Order]:
     start = 1
     while True:
         page = application.recorder.select_notifications(start=start, limit=1000,
-                                                         topics=["ordering.order:Order.OrderCreated"])
+                                                         topics=["ordering.domain.order:Order.OrderCreated"])
         for notification in page:
             found: object = application.repository.get(UUID(str(notification.originator_id)))
             assert isinstance(found, Order)

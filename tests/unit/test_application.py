@@ -8,8 +8,8 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from ordering.application import OrderingApplication
-from ordering.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
-from ordering.order import Order
+from ordering.domain.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
+from ordering.domain.order import Order
 from tests.builders import a_line, captured, context_of
 from tests.conftest import FakeClock
 

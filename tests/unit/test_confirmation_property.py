@@ -16,10 +16,10 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from ordering.application import OrderingApplication
 from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, DRAMMEN_OFFER, TRAVELLERS, demo_offers
-from ordering.errors import DomainError
+from ordering.domain.errors import DomainError
+from ordering.domain.order import Order
+from ordering.domain.reserving import OfferConfiguration
 from ordering.http.sales import load_offers
-from ordering.order import Order
-from ordering.reserving import OfferConfiguration
 from tests.builders import context_of
 from tests.conftest import FakeClock
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ordering.errors import (
+from ordering.domain.errors import (
     InvalidRequest,
     NothingToFail,
     OrderEmpty,
@@ -15,7 +15,7 @@ from ordering.errors import (
     OrderNotBalanced,
     OrderNotDraft,
 )
-from ordering.order import Order
+from ordering.domain.order import Order
 from tests.builders import CONTEXT, a_line, captured
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

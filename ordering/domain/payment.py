@@ -8,8 +8,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from ordering.errors import Conflict, InvalidRequest, NotFound
-from ordering.order import Order
+from ordering.domain.errors import Conflict, InvalidRequest, NotFound
+from ordering.domain.order import Order
 
 CREATED, CAPTURED, CANCELLED = "CREATED", "CAPTURED", "CANCELLED"
 

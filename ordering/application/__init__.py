@@ -25,14 +25,15 @@ from eventsourcing.persistence import (
     Recording,
 )
 
-from ordering.context import CommandContext, system_context
-from ordering.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
-from ordering.inventory import Departure, NoAvailability, by_journey, departure_uuid
-from ordering.offer import Catalogue, Offer, OfferExists
-from ordering.order import LineAddition, Order, is_order_code, new_order_code, order_uuid
-from ordering.payment import Payment, PaymentNotFound, check_payment_fits
-from ordering.policy import MAX_EXPIRE_AHEAD, OrderPolicy, utcnow
-from ordering.reserving import OfferConfiguration, OfferNotFound, check_currency, plan_lines
+from ordering.application import topics  # noqa: F401  (old topics resolve before any load)
+from ordering.application.context import CommandContext, system_context
+from ordering.domain.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
+from ordering.domain.inventory import Departure, NoAvailability, by_journey, departure_uuid
+from ordering.domain.offer import Catalogue, Offer, OfferExists
+from ordering.domain.order import LineAddition, Order, is_order_code, new_order_code, order_uuid
+from ordering.domain.payment import Payment, PaymentNotFound, check_payment_fits
+from ordering.domain.policy import MAX_EXPIRE_AHEAD, OrderPolicy, utcnow
+from ordering.domain.reserving import OfferConfiguration, OfferNotFound, check_currency, plan_lines
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")

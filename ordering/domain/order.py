@@ -16,7 +16,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ordering.errors import (
+from ordering.domain.errors import (
     InvalidRequest,
     NothingToFail,
     OrderEmpty,
@@ -24,7 +24,7 @@ from ordering.errors import (
     OrderNotBalanced,
     OrderNotDraft,
 )
-from ordering.money import ZERO, total
+from ordering.domain.money import ZERO, total
 
 ORDER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ORDER_CODE_LENGTH = 8

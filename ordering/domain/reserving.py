@@ -9,10 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ordering.errors import Conflict, InvalidRequest, NotFound
-from ordering.money import total
-from ordering.offer import RESERVATIONS_COMPULSORY, Offer
-from ordering.order import LineAddition
+from ordering.domain.errors import Conflict, InvalidRequest, NotFound
+from ordering.domain.money import total
+from ordering.domain.offer import RESERVATIONS_COMPULSORY, Offer
+from ordering.domain.order import LineAddition
 
 PER_PERSON = "PER_PERSON"
 LEG_FIELDS = ("serviceJourneyId", "datedServiceJourneyId", "originalDatedServiceJourneyId",

@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from ordering.money import format_money, parse_money
+from ordering.domain.money import format_money, parse_money
 
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 

@@ -26,8 +26,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ordering.bootstrap import Services, build_services
-from ordering.errors import DomainError
-from ordering.policy import utcnow
+from ordering.domain.errors import DomainError
+from ordering.domain.policy import utcnow
 from ordering.settings import Settings
 from ordering.store import UNAVAILABLE_ERRORS
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
-
-from ordering.application import TrailEntry
 
 ENVELOPE_FIELDS = {"originator_id", "originator_version", "originator_topic", "timestamp", "context"}
 _SNAKE = re.compile(r"_([a-z0-9])")
+
+
+class TrailEntry(Protocol):
+    """One event of an order's history with the order's business version after it."""
+
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def event(self) -> Any: ...
+    @property
+    def order_version(self) -> int: ...
 
 
 def camel(name: str) -> str:
@@ -49,7 +59,7 @@ def trail_entry_json(entry: TrailEntry) -> dict[str, Any]:
     }
 
 
-def trail_json(order_id: str, entries: list[TrailEntry]) -> dict[str, Any]:
+def trail_json(order_id: str, entries: Sequence[TrailEntry]) -> dict[str, Any]:
     return {"orderId": order_id, "events": [trail_entry_json(e) for e in entries]}
 
 

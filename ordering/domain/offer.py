@@ -9,7 +9,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ordering.errors import Conflict
+from ordering.domain.errors import Conflict
 
 CATALOGUE_ID = uuid5(UUID("0d9b2a4c-8c3e-4f57-b3c2-5a4d2f1e9c70"), "catalogue")
 RESERVATIONS_COMPULSORY = "RESERVATIONS_COMPULSORY"

@@ -1,0 +1,130 @@
+"""The order as the API answers it and the read model stores it: its one public shape.
+
+Also the wire shapes of prices, references, legs and supplements that requests share.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ordering.representation.fields import Money, UtcDateTime
+
+CURRENCY = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code"))
+
+
+class Reference(Schema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    version = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class FareProductRef(Reference):
+    selectableId = fields.String(validate=validate.Length(max=200))
+
+
+class Price(Schema):
+    amount = Money(required=True)
+    currency = fields.String(load_default="NOK", validate=validate.Regexp(
+        r"^[A-Z]{3}$", error="must be an ISO 4217 code"))
+    taxAmount = Money(required=True)
+
+
+class Leg(Schema):
+    serviceJourneyId = fields.String(validate=validate.Length(max=200))
+    datedServiceJourneyId = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    originalDatedServiceJourneyId = fields.String(allow_none=True, validate=validate.Length(max=200))
+    fromStopPlaceId = fields.String(validate=validate.Length(max=200))
+    toStopPlaceId = fields.String(validate=validate.Length(max=200))
+    startTime = UtcDateTime()
+    endTime = UtcDateTime()
+
+
+class Supplement(Schema):
+    selectableId = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(max=200))
+    supplementProductType = fields.String(validate=validate.Length(max=100))
+    price = fields.Nested(Price, required=True)
+
+
+class OrderLine(Schema):
+    """Line dictionaries already use the wire's camelCase keys."""
+
+    id = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    externalConfirmation = fields.String(allow_none=True)
+    offerId = fields.String()
+    salesPackageRef = fields.Nested(Reference)
+    fareProducts = fields.List(fields.Nested(FareProductRef))
+    supplementProducts = fields.List(fields.Nested(Supplement))
+    travellerIds = fields.List(fields.String())
+    price = fields.Nested(Price)
+    legs = fields.List(fields.Nested(Leg))
+    reservationIds = fields.List(fields.String())
+    externalReference = fields.String(allow_none=True)
+    replacesOrderLineIds = fields.List(fields.String())
+    replacedByOrderLineIds = fields.List(fields.String())
+
+
+class Fee(Schema):
+    id = fields.String()
+    type = fields.String()
+    amount = Money()
+    taxAmount = Money()
+    currency = fields.String()
+
+
+class PaymentRef(Schema):
+    paymentId = fields.String()
+    status = fields.String()
+    amount = Money()
+    currency = fields.String()
+    paymentType = fields.String()
+    capturedAt = UtcDateTime(allow_none=True)
+
+
+class Traveller(Schema):
+    id = fields.String()
+    userProfileId = fields.String(allow_none=True)
+
+
+class Reservation(Schema):
+    id = fields.String()
+    orderLineId = fields.String()
+    datedServiceJourneyId = fields.String()
+    seats = fields.Integer()
+
+
+class OrderOut(Schema):
+    id = fields.String(attribute="code")
+    version = fields.Integer(attribute="order_version")
+    status = fields.String()
+    failed = fields.Boolean()
+    locked = fields.Boolean()
+    currency = fields.String()
+    total_amount = Money(data_key="totalAmount")
+    total_tax_amount = Money(data_key="totalTaxAmount")
+    balance = Money()
+    created_at = UtcDateTime(data_key="createdAt")
+    last_confirmed_at = UtcDateTime(data_key="lastConfirmedAt", allow_none=True)
+    expire_at = UtcDateTime(data_key="expireAt")
+    organisation_id = fields.Integer(data_key="organisationId")
+    created_by = fields.String(data_key="createdBy")
+    pos = fields.String(allow_none=True)
+    distribution_channel_id = fields.String(data_key="distributionChannelId", allow_none=True)
+    external_reference = fields.String(data_key="externalReference", allow_none=True)
+    contact_info = fields.Dict(data_key="contactInfo", allow_none=True)
+    special_order_cause = fields.Dict(data_key="specialOrderCause", allow_none=True)
+    order_lines = fields.List(fields.Nested(OrderLine), attribute="lines", data_key="orderLines")
+    travellers = fields.List(fields.Nested(Traveller))
+    fees = fields.List(fields.Nested(Fee))
+    payment_refs = fields.List(fields.Nested(PaymentRef), data_key="paymentRefs")
+    reservations = fields.List(fields.Nested(Reservation))
+
+
+ORDER_DOCUMENT = OrderOut()
+
+
+def order_document(order: object) -> dict[str, object]:
+    """The order's public JSON, as every answer and every read-model row holds it."""
+    document: dict[str, object] = ORDER_DOCUMENT.dump(order)
+    return document
