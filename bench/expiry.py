@@ -38,7 +38,7 @@ def _due_order(offer: Offer, departure: Departure, now: datetime, due: datetime)
                   expire_at=due, expire_at_set_by_client=False, contact_info=None,
                   external_reference=None, context=ctx)
     additions = plan_lines(offer, OfferConfiguration(offer.offer_id, TRAVELLERS[:1]), now)
-    departure.hold([{**r, "orderId": order.code} for a in additions for r in a.reservations])
+    departure.hold(order.code, [r for a in additions for r in a.reservations])
     order.add_lines(additions, now, due, ctx)
     return order
 

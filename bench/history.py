@@ -12,6 +12,7 @@ from ordering.application import OrderingApplication
 from ordering.domain.offer import Offer
 from ordering.domain.order import Order, new_order_code
 from ordering.domain.reserving import OfferConfiguration, plan_lines
+from ordering.domain.values import PaymentRef
 from ordering.settings import Settings
 
 UPDATES_PER_CYCLE = 5  # then a line, a lock, a capture and a confirmation: 9 events a cycle
@@ -38,9 +39,8 @@ def long_order(events: int, now: Any) -> Order:
         lines = plan_lines(offer, OfferConfiguration(offer.offer_id, TRAVELLERS[:1]), now)
         order.add_lines(lines, now, now + timedelta(minutes=20), ctx)
         order.lock_for_payment(f"payment-{cycle}", now, ctx)
-        order.register_capture({"paymentId": f"payment-{cycle}", "status": "CAPTURED",
-                                "amount": order.balance, "currency": "NOK", "paymentType": "VISA",
-                                "capturedAt": now}, now, ctx)
+        order.register_capture(PaymentRef(f"payment-{cycle}", "CAPTURED", order.balance, "NOK", "VISA", now),
+                               now, ctx)
     return order
 
 

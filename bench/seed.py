@@ -22,6 +22,7 @@ from bench.rows import RowWriter
 from ordering.application import OrderingApplication
 from ordering.domain.order import ORDER_CODE_ALPHABET, ORDER_CODE_LENGTH, Order
 from ordering.domain.reserving import OfferConfiguration, plan_lines
+from ordering.domain.values import PaymentRef
 from ordering.settings import Settings
 
 SPAN = timedelta(days=365)
@@ -98,9 +99,8 @@ def seeded_order(plan: SeedPlan, pool: OfferPool, rng: random.Random, index: int
     order.add_lines(additions, created, expire_at, ctx)
     if not draft:
         paid = created + timedelta(minutes=1)
-        order.register_capture({"paymentId": str(uuid.uuid4()), "status": "CAPTURED",
-                                "amount": order.balance, "currency": "NOK", "paymentType": "VISA",
-                                "capturedAt": paid}, paid, ctx)
+        order.register_capture(PaymentRef(str(uuid.uuid4()), "CAPTURED", order.balance, "NOK", "VISA", paid),
+                               paid, ctx)
     return order
 
 

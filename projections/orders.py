@@ -21,7 +21,7 @@ from uuid import UUID
 
 from ordering.application import OrderingApplication
 from ordering.application.topics import topic_prefixes
-from ordering.domain.order import ACTIVE_LINE_STATUSES, Order
+from ordering.domain.order import Order
 from ordering.representation.order import order_document
 from ordering.store import UNAVAILABLE_ERRORS
 from projections.db import PortableCursor, ReadModelDatabase
@@ -31,7 +31,6 @@ from projections.schema import ORDER_COLUMNS, orders_table, terms_table
 log = logging.getLogger(__name__)
 ORDER_TOPIC_PREFIXES = topic_prefixes(Order)  # today's first, then where earlier releases put it
 ORDER_TOPIC_PREFIX = ORDER_TOPIC_PREFIXES[0]
-LINE_TERMS = {"orderLineId": "id", "orderLineExternalReference": "externalReference"}
 LEG_TEXT_TERMS = ("serviceJourneyId", "datedServiceJourneyId", "originalDatedServiceJourneyId",
                   "fromStopPlaceId", "toStopPlaceId")
 LEG_TIME_TERMS = ("startTime", "endTime")
@@ -66,7 +65,7 @@ def order_row(order: Order) -> tuple[Any, ...]:
         "total_tax_amount": cents(order.total_tax_amount), "version": order.order_version,
         "created_at": micros(order.created_at), "last_confirmed_at": micros(order.last_confirmed_at),
         "expire_at": micros(order.expire_at), "has_unconfirmed": int(order.has_unconfirmed_changes),
-        "locked": int(order.locked), "locked_at": micros(order.lock["lockedAt"]) if order.lock else None,
+        "locked": int(order.locked), "locked_at": micros(order.lock.locked_at) if order.lock else None,
         "document": json.dumps(order_document(order), separators=(",", ":")),
     }
     return tuple(row[column] for column in ORDER_COLUMNS)
@@ -77,19 +76,19 @@ def order_terms(order: Order) -> list[tuple[str, str, str | None, int | None]]:
     terms: list[tuple[str, str | None, int | None]] = []
     for value in (order.contact_info or {}).values():
         terms.append(("contact", value, None))
-    for line in order.lines:
-        if line["status"] not in ACTIVE_LINE_STATUSES:
-            continue
-        terms.extend((name, line.get(key), None) for name, key in LINE_TERMS.items())
-        terms.extend(("reservationId", rid, None) for rid in line["reservationIds"])
-        terms.append(("salesPackageId", line["salesPackageRef"]["id"], None))
-        terms.append(("salesPackageVersion", line["salesPackageRef"]["version"], None))
-        for product in line["fareProducts"]:
-            terms.append(("fareProductId", product.get("id"), None))
-            terms.append(("fareProductVersion", product.get("version"), None))
-        for leg in line["legs"]:
-            terms.extend((name, leg.get(name), None) for name in LEG_TEXT_TERMS)
-            terms.extend((name, None, micros(leg.get(name))) for name in LEG_TIME_TERMS)
+    for line in order.active_lines:
+        terms.append(("orderLineId", line.id, None))
+        terms.append(("orderLineExternalReference", line.external_reference, None))
+        terms.extend(("reservationId", rid, None) for rid in line.reservation_ids)
+        terms.append(("salesPackageId", line.sales_package_ref.id, None))
+        terms.append(("salesPackageVersion", line.sales_package_ref.version, None))
+        for product in line.fare_products:
+            terms.append(("fareProductId", product.id, None))
+            terms.append(("fareProductVersion", product.version, None))
+        for leg in line.legs:
+            wire = leg.to_wire()
+            terms.extend((name, wire[name], None) for name in LEG_TEXT_TERMS)
+            terms.extend((name, None, micros(wire[name])) for name in LEG_TIME_TERMS)
     unique = {(name, storable(text), number) for name, text, number in terms
               if text is not None or number is not None}
     return [(order.code, *term) for term in sorted(unique, key=repr)]

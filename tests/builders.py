@@ -6,10 +6,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from ordering.application.context import CommandContext
 from ordering.domain.order import LineAddition
+from ordering.domain.values import OrderLine, PaymentRef, Price, Reference, SeatReservation, Traveller
 
 CONTEXT = CommandContext("corr-1", 1, "tester", "acme-tests", "Entur-APP", "ENT:DistributionChannel:Web")
 
@@ -21,34 +21,20 @@ def context_of(organisation_id: int = 1, correlation_id: str = "corr-1") -> Comm
 
 def a_line(amount: str = "100.00", tax: str = "10.71", seats: int = 0) -> LineAddition:
     line_id = str(uuid.uuid4())
-    traveller = {"id": str(uuid.uuid4()), "userProfileId": "NSB:UserProfile:Adult"}
-    reservations = [
-        {"id": str(uuid.uuid4()), "orderLineId": line_id, "datedServiceJourneyId": "NSB:DSJ:1",
-         "seats": 1}
-        for _ in range(seats)
-    ]
-    line: dict[str, Any] = {
-        "id": line_id,
-        "status": "DRAFT",
-        "externalConfirmation": None,
-        "offerId": str(uuid.uuid4()),
-        "salesPackageRef": {"id": "NSB:SalesPackage:Ordinary", "version": "NSB:Version:V1"},
-        "fareProducts": [],
-        "supplementProducts": [],
-        "travellerIds": [traveller["id"]],
-        "price": {"amount": Decimal(amount), "currency": "NOK", "taxAmount": Decimal(tax)},
-        "legs": [],
-        "reservationIds": [r["id"] for r in reservations],
-        "externalReference": None,
-        "replacesOrderLineIds": [],
-        "replacedByOrderLineIds": [],
-    }
+    traveller = Traveller(str(uuid.uuid4()), "NSB:UserProfile:Adult")
+    reservations = [SeatReservation(str(uuid.uuid4()), line_id, "NSB:DSJ:1", 1) for _ in range(seats)]
+    line = OrderLine(
+        id=line_id, status="DRAFT", external_confirmation=None, offer_id=str(uuid.uuid4()),
+        sales_package_ref=Reference("NSB:SalesPackage:Ordinary", "NSB:Version:V1"),
+        fare_products=(), supplement_products=(), traveller_ids=(traveller.id,),
+        price=Price(Decimal(amount), "NOK", Decimal(tax)), legs=(),
+        reservation_ids=tuple(r.id for r in reservations),
+    )
     return LineAddition(line, [traveller], reservations)
 
 
-def captured(amount: str) -> dict[str, Any]:
-    return {"paymentId": str(uuid.uuid4()), "status": "CAPTURED", "amount": Decimal(amount),
-            "currency": "NOK", "paymentType": "VISA", "capturedAt": None}
+def captured(amount: str) -> PaymentRef:
+    return PaymentRef(str(uuid.uuid4()), "CAPTURED", Decimal(amount), "NOK", "VISA", None)
 
 
 def run_together(*actions: Callable[[], object]) -> None:

@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProto
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
+    JSONTranscoder,
     OperationalError,
     PersistenceError,
     Recording,
@@ -27,6 +28,7 @@ from eventsourcing.persistence import (
 
 from ordering.application import topics  # noqa: F401  (old topics resolve before any load)
 from ordering.application.context import CommandContext, system_context
+from ordering.application.transcodings import register_value_transcodings
 from ordering.domain.errors import ConcurrentModification, InvalidRequest, OrderNotFound, VersionNotFound
 from ordering.domain.inventory import Departure, NoAvailability, by_journey, departure_uuid
 from ordering.domain.offer import Catalogue, Offer, OfferExists
@@ -34,6 +36,7 @@ from ordering.domain.order import LineAddition, Order, is_order_code, new_order_
 from ordering.domain.payment import Payment, PaymentNotFound, check_payment_fits
 from ordering.domain.policy import MAX_EXPIRE_AHEAD, OrderPolicy, utcnow
 from ordering.domain.reserving import OfferConfiguration, OfferNotFound, check_currency, plan_lines
+from ordering.domain.values import SeatReservation
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -92,6 +95,10 @@ class OrderingApplication(Application[UUID]):
         self.policy = policy or OrderPolicy()
         self.clock = clock
         self.after_save: list[Callable[[Sequence[Any]], None]] = []
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_value_transcodings(transcoder)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """After every committed save, the listeners (the read model) see what was saved."""
@@ -172,7 +179,7 @@ class OrderingApplication(Application[UUID]):
                 departures: dict[str, Departure]) -> tuple[bool, list[Aggregate]]:
         order = self._load(order_id, None)
         ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
-        payment_id = order.lock["paymentId"] if order.lock else None
+        payment_id = order.lock.payment_id if order.lock else None
         scrapped = order.unconfirmed_reservations()
         if not order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data()):
             return False, []
@@ -219,25 +226,24 @@ class OrderingApplication(Application[UUID]):
 
     def _hold_seats(self, order_code: str, additions: list[LineAddition]) -> list[Aggregate]:
         departures: list[Aggregate] = []
-        for journey_id, holds in by_journey(
-                {**r, "orderId": order_code} for a in additions for r in a.reservations).items():
+        for journey_id, reservations in by_journey(r for a in additions for r in a.reservations).items():
             departure = self._departure(journey_id)
             if departure is None:
                 raise NoAvailability(f"{journey_id} has no seats to reserve")
-            departure.hold(holds)
+            departure.hold(order_code, reservations)
             departures.append(departure)
         return departures
 
-    def _release_seats(self, reservations: list[dict[str, Any]], reason: str,
+    def _release_seats(self, reservations: list[SeatReservation], reason: str,
                        loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
         """Give seats back; ``loaded`` shares departures between orders saved together."""
         loaded = {} if loaded is None else loaded
         departures: list[Aggregate] = []
-        for journey_id, holds in by_journey(reservations).items():
+        for journey_id, held in by_journey(reservations).items():
             departure = loaded.get(journey_id) or self._departure(journey_id)
             if departure is not None:
                 loaded[journey_id] = departure
-                departure.release([hold["id"] for hold in holds], reason)
+                departure.release([reservation.id for reservation in held], reason)
                 departures.append(departure)
         return departures
 
@@ -323,7 +329,7 @@ class OrderingApplication(Application[UUID]):
             if not payment.cancel(self.clock(), "CANCELLED", ctx.as_event_data()):
                 return payment, []
             order = self._load(payment.order_id, None)
-            if order.lock and order.lock["paymentId"] == payment.payment_id:
+            if order.lock and order.lock.payment_id == payment.payment_id:
                 order.unlock("PAYMENT_CANCELLED", self.clock(), ctx.as_event_data())
             return payment, [payment, order]
 

@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ordering.domain.errors import Conflict
+from ordering.domain.values import SeatReservation
 
 DEPARTURE_NAMESPACE = UUID("5c1f6a3e-7d2b-4e0a-9f1c-2b8e4d6a1c33")
 
@@ -18,11 +19,11 @@ class NoAvailability(Conflict):
     title = "Not enough seats"
 
 
-def by_journey(reservations: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def by_journey(reservations: Iterable[SeatReservation]) -> dict[str, list[SeatReservation]]:
     """Seat reservations grouped by the dated service journey (departure) they are on."""
-    grouped: dict[str, list[dict[str, Any]]] = {}
+    grouped: dict[str, list[SeatReservation]] = {}
     for reservation in reservations:
-        grouped.setdefault(reservation["datedServiceJourneyId"], []).append(reservation)
+        grouped.setdefault(reservation.dated_service_journey_id, []).append(reservation)
     return grouped
 
 
@@ -58,14 +59,15 @@ class Departure(Aggregate):
         if seats != self.capacity:
             self._capacity_set(seats=seats)
 
-    def hold(self, holds: list[dict[str, Any]]) -> None:
-        """Hold seats for reservations ``{id, orderId, orderLineId, seats}``; all or nothing."""
-        wanted = sum(h["seats"] for h in holds)
+    def hold(self, order_code: str, reservations: list[SeatReservation]) -> None:
+        """Hold the seats of an order's reservations; all or nothing. The ``SeatsHeld`` event
+        names each hold's order and line (stored as plain data, as it always was)."""
+        wanted = sum(r.seats for r in reservations)
         if wanted > self.available:
             raise NoAvailability(
                 f"{self.dated_service_journey_id} has {self.available} seats left, {wanted} asked"
             )
-        self._seats_held(holds=holds)
+        self._seats_held(holds=[r.to_wire() | {"orderId": order_code} for r in reservations])
 
     def release(self, reservation_ids: list[str], reason: str) -> None:
         held = [rid for rid in reservation_ids if rid in self.holds]

@@ -7,8 +7,7 @@ public command methods validate first and pass in everything (times included) th
 from __future__ import annotations
 
 import secrets
-from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +24,7 @@ from ordering.domain.errors import (
     OrderNotDraft,
 )
 from ordering.domain.money import ZERO, total
+from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
 
 ORDER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ORDER_CODE_LENGTH = 8
@@ -35,7 +35,8 @@ CONFIRMED = "CONFIRMED"
 ACTIVE_LINE_STATUSES = (DRAFT, CONFIRMED)
 
 CONTENT_FIELDS = ("lines", "travellers", "fees", "payment_refs", "reservations")
-VERSION_FIELDS = ("order_version", "status", "failed", "last_confirmed_at", "expire_at")
+VERSION_FIELDS = ("order_version", "status", "failed", "last_confirmed_at", "expire_at",
+                  "expire_at_set_by_client")
 HEADER_FIELDS = ("contact_info", "external_reference", "special_order_cause")
 
 Context = dict[str, Any]
@@ -45,9 +46,37 @@ Context = dict[str, Any]
 class LineAddition:
     """An order line with the travellers and seat reservations it brings into the order."""
 
-    line: dict[str, Any]
-    travellers: list[dict[str, Any]] = field(default_factory=list)
-    reservations: list[dict[str, Any]] = field(default_factory=list)
+    line: OrderLine
+    travellers: list[Traveller] = field(default_factory=list)
+    reservations: list[SeatReservation] = field(default_factory=list)
+
+
+def _lines(values: list[Any]) -> list[OrderLine]:
+    return [v if isinstance(v, OrderLine) else OrderLine.from_wire(v) for v in values]
+
+
+def _travellers(values: list[Any]) -> list[Traveller]:
+    return [v if isinstance(v, Traveller) else Traveller.from_wire(v) for v in values]
+
+
+def _reservations(values: list[Any]) -> list[SeatReservation]:
+    return [v if isinstance(v, SeatReservation) else SeatReservation.from_wire(v) for v in values]
+
+
+def _payment_refs(values: list[Any]) -> list[PaymentRef]:
+    return [v if isinstance(v, PaymentRef) else PaymentRef.from_wire(v) for v in values]
+
+
+def _fees(values: list[Any]) -> list[Fee]:
+    return [v if isinstance(v, Fee) else Fee.from_wire(v) for v in values]
+
+
+def upcast_content(state: dict[str, Any]) -> None:
+    """Order state written before its parts were typed (plain camelCase dicts), in place."""
+    for name, typed in (("lines", _lines), ("travellers", _travellers), ("reservations", _reservations),
+                        ("payment_refs", _payment_refs), ("fees", _fees)):
+        if name in state:
+            state[name] = typed(state[name])
 
 
 def new_order_code() -> str:
@@ -64,6 +93,39 @@ def order_uuid(code: str) -> UUID:
 
 
 class Order(Aggregate):
+    class_version = 2  # v1 snapshots hold lines, travellers, seats and payments as dicts
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        upcast_content(state)
+        if isinstance(state.get("lock"), dict):
+            state["lock"] = Lock.from_wire(state["lock"])
+        upcast_content(state["last_confirmed_state"])
+
+    class OrderLineAdded(Aggregate.Event):
+        class_version = 2  # v1 stored the line, its travellers and seats as dicts
+        line: OrderLine
+        travellers: list[Traveller]
+        reservations: list[SeatReservation]
+        expire_at: datetime
+        context: Context
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["line"] = OrderLine.from_wire(state["line"])
+            state["travellers"] = _travellers(state["travellers"])
+            state["reservations"] = _reservations(state["reservations"])
+
+    class PaymentCaptured(Aggregate.Event):
+        class_version = 2  # v1 stored the payment reference as a dict
+        payment_ref: PaymentRef
+        at: datetime
+        context: Context
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["payment_ref"] = PaymentRef.from_wire(state["payment_ref"])
+
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
         return order_uuid(code)
@@ -100,12 +162,12 @@ class Order(Aggregate):
         self.last_confirmed_at: datetime | None = None
         self.expire_at = expire_at
         self.expire_at_set_by_client = expire_at_set_by_client
-        self.lock: dict[str, Any] | None = None
-        self.lines: list[dict[str, Any]] = []
-        self.travellers: list[dict[str, Any]] = []
-        self.fees: list[dict[str, Any]] = []
-        self.payment_refs: list[dict[str, Any]] = []
-        self.reservations: list[dict[str, Any]] = []
+        self.lock: Lock | None = None
+        self.lines: list[OrderLine] = []
+        self.travellers: list[Traveller] = []
+        self.fees: list[Fee] = []
+        self.payment_refs: list[PaymentRef] = []
+        self.reservations: list[SeatReservation] = []
         self.has_unconfirmed_changes = False
         self.confirmed_versions: dict[str, int] = {}
         self.last_confirmed_state = self._version_state()
@@ -117,32 +179,32 @@ class Order(Aggregate):
         return self.lock is not None
 
     @property
-    def active_lines(self) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line["status"] in ACTIVE_LINE_STATUSES]
+    def active_lines(self) -> list[OrderLine]:
+        return [line for line in self.lines if line.status in ACTIVE_LINE_STATUSES]
 
     @property
-    def pending_lines(self) -> list[dict[str, Any]]:
+    def pending_lines(self) -> list[OrderLine]:
         """Active draft lines still waiting for a third party's confirmation."""
         return [line for line in self.active_lines
-                if line["status"] == DRAFT and line["externalConfirmation"] == "PENDING"]
+                if line.status == DRAFT and line.external_confirmation == "PENDING"]
 
     @property
     def total_amount(self) -> Decimal:
-        lines = total(line["price"]["amount"] for line in self.active_lines)
-        return lines + total(fee["amount"] for fee in self.fees)
+        lines = total(line.price.amount for line in self.active_lines)
+        return lines + total(fee.signed_price.amount for fee in self.fees)
 
     @property
     def total_tax_amount(self) -> Decimal:
-        lines = total(line["price"]["taxAmount"] for line in self.active_lines)
-        return lines + total(fee.get("taxAmount", ZERO) for fee in self.fees)
+        lines = total(line.price.tax_amount for line in self.active_lines)
+        return lines + total(fee.signed_price.tax_amount for fee in self.fees)
 
     @property
     def captured_amount(self) -> Decimal:
-        return total(ref["amount"] for ref in self.payment_refs if ref["status"] == "CAPTURED")
+        return total(ref.captured for ref in self.payment_refs)
 
     @property
     def credited_amount(self) -> Decimal:
-        return total(ref["amount"] for ref in self.payment_refs if ref["status"] == "CREDITED")
+        return total(ref.credited for ref in self.payment_refs)
 
     @property
     def balance(self) -> Decimal:
@@ -156,7 +218,7 @@ class Order(Aggregate):
 
     def lock_timed_out(self, lock_deadline: datetime) -> bool:
         """True when the lock was taken at or before ``lock_deadline`` (now - lock timeout)."""
-        return self.lock is not None and self.lock["lockedAt"] <= lock_deadline
+        return self.lock is not None and self.lock.locked_at <= lock_deadline
 
     def event_version_of_confirmed(self, order_version: int) -> int | None:
         return self.confirmed_versions.get(str(order_version))
@@ -208,7 +270,7 @@ class Order(Aggregate):
         if not self.is_due_to_expire(now, lock_deadline):
             return False
         if self.lock is not None:
-            self._unlocked(payment_id=self.lock["paymentId"], reason="LOCK_TIMED_OUT", at=now,
+            self._unlocked(payment_id=self.lock.payment_id, reason="LOCK_TIMED_OUT", at=now,
                            context=context)
         self._expired(at=now, reverted=self._what_a_revert_scraps(), context=context)
         return True
@@ -223,7 +285,7 @@ class Order(Aggregate):
                              reservations=addition.reservations, expire_at=expire_at,
                              context=context)
 
-    def register_capture(self, payment_ref: dict[str, Any], now: datetime, context: Context) -> None:
+    def register_capture(self, payment_ref: PaymentRef, now: datetime, context: Context) -> None:
         """A captured payment counts on the balance; at 0.00 the order confirms in the same save."""
         self._payment_captured(payment_ref=payment_ref, at=now, context=context)
         if self.status == DRAFT and self.active_lines and self.balance == ZERO:
@@ -237,7 +299,7 @@ class Order(Aggregate):
         """Lift the lock; returns the id of the payment that held it (None: was not locked)."""
         if self.lock is None:
             return None
-        payment_id: str = self.lock["paymentId"]
+        payment_id = self.lock.payment_id
         self._unlocked(payment_id=payment_id, reason=reason, at=now, context=context)
         return payment_id
 
@@ -248,7 +310,7 @@ class Order(Aggregate):
     # ----------------------------------------------------------------- helpers for commands
 
     def _lines_to_fail(self, order_line_ids: list[str] | None) -> list[str]:
-        pending = [line["id"] for line in self.pending_lines]
+        pending = [line.id for line in self.pending_lines]
         if order_line_ids is None:
             return pending
         not_pending = [line_id for line_id in order_line_ids if line_id not in pending]
@@ -257,19 +319,19 @@ class Order(Aggregate):
                                  f"{', '.join(not_pending)}", "orderLineIds")
         return list(order_line_ids)
 
-    def unconfirmed_reservations(self) -> list[dict[str, Any]]:
+    def unconfirmed_reservations(self) -> list[SeatReservation]:
         """Seat reservations made since the last confirmation: what a revert gives back."""
-        kept = {r["id"] for r in self.last_confirmed_state["reservations"]}
-        return [dict(r) for r in self.reservations if r["id"] not in kept]
+        kept = {r.id for r in self.last_confirmed_state["reservations"]}
+        return [r for r in self.reservations if r.id not in kept]
 
     def _what_a_revert_scraps(self) -> dict[str, Any]:
         kept = self.last_confirmed_state
-        kept_lines = {line["id"] for line in kept["lines"]}
+        kept_lines = {line.id for line in kept["lines"]}
         return {
             "fromVersion": self.order_version,
             "toVersion": kept["order_version"],
-            "scrappedOrderLineIds": [line["id"] for line in self.lines if line["id"] not in kept_lines],
-            "releasedReservationIds": [r["id"] for r in self.unconfirmed_reservations()],
+            "scrappedOrderLineIds": [line.id for line in self.lines if line.id not in kept_lines],
+            "releasedReservationIds": [r.id for r in self.unconfirmed_reservations()],
         }
 
     def content_change_expiry(self, now: datetime, default_expire_at: datetime) -> datetime:
@@ -281,8 +343,9 @@ class Order(Aggregate):
     # ----------------------------------------------------------------- state transitions
 
     def _version_state(self) -> dict[str, Any]:
-        fields = CONTENT_FIELDS + VERSION_FIELDS + ("expire_at_set_by_client",)
-        return deepcopy({name: getattr(self, name) for name in fields})
+        """What a revert restores. The parts are immutable: copying the lists is enough."""
+        state: dict[str, Any] = {name: list(getattr(self, name)) for name in CONTENT_FIELDS}
+        return state | {name: getattr(self, name) for name in VERSION_FIELDS}
 
     def begin_content_change(self, expire_at: datetime) -> None:
         """Called from content-changing mutators: a CONFIRMED order reopens as version N+1."""
@@ -298,16 +361,14 @@ class Order(Aggregate):
         self.status = CONFIRMED
         self.last_confirmed_at = at
         self.has_unconfirmed_changes = False
-        for line in self.lines:
-            if line["status"] == DRAFT:
-                line["status"] = CONFIRMED
+        self.lines = [line.with_status(CONFIRMED) if line.status == DRAFT else line for line in self.lines]
         # During apply() ``self.version`` is still the previous event's version.
         self.confirmed_versions[str(self.order_version)] = self.version + 1
         self.last_confirmed_state = self._version_state()
 
     def _restore_last_confirmed(self) -> None:
-        for name, value in deepcopy(self.last_confirmed_state).items():
-            setattr(self, name, value)
+        for name, value in self.last_confirmed_state.items():
+            setattr(self, name, list(value) if name in CONTENT_FIELDS else value)
         self.has_unconfirmed_changes = False
 
     @event("OrderUpdated")
@@ -323,9 +384,8 @@ class Order(Aggregate):
 
     @event("OrderFailed")
     def _failed(self, order_line_ids: list[str], at: datetime, context: Context) -> None:
-        for line in self.lines:
-            if line["id"] in order_line_ids:
-                line["externalConfirmation"] = "FAILED"
+        self.lines = [replace(line, external_confirmation="FAILED") if line.id in order_line_ids else line
+                      for line in self.lines]
         self.failed = True
         self._mark_confirmed(at)
 
@@ -337,25 +397,25 @@ class Order(Aggregate):
     def _expired(self, at: datetime, reverted: dict[str, Any], context: Context) -> None:
         self._restore_last_confirmed()
 
-    @event("OrderLineAdded")
-    def _line_added(self, line: dict[str, Any], travellers: list[dict[str, Any]],
-                    reservations: list[dict[str, Any]], expire_at: datetime,
+    @event(OrderLineAdded)
+    def _line_added(self, line: OrderLine, travellers: list[Traveller],
+                    reservations: list[SeatReservation], expire_at: datetime,
                     context: Context) -> None:
         self.begin_content_change(expire_at)
-        self.lines.append({**deepcopy(line), "version": self.order_version})
-        known = {t["id"] for t in self.travellers}
-        self.travellers.extend(deepcopy(t) for t in travellers if t["id"] not in known)
-        self.reservations.extend(deepcopy(reservations))
+        self.lines.append(replace(line, version=self.order_version))
+        known = {t.id for t in self.travellers}
+        self.travellers.extend(t for t in travellers if t.id not in known)
+        self.reservations.extend(reservations)
 
-    @event("PaymentCaptured")
-    def _payment_captured(self, payment_ref: dict[str, Any], at: datetime, context: Context) -> None:
-        self.payment_refs.append(deepcopy(payment_ref))
+    @event(PaymentCaptured)
+    def _payment_captured(self, payment_ref: PaymentRef, at: datetime, context: Context) -> None:
+        self.payment_refs.append(payment_ref)
         self.has_unconfirmed_changes = True
         self.lock = None
 
     @event("OrderLocked")
     def _locked(self, payment_id: str, at: datetime, context: Context) -> None:
-        self.lock = {"paymentId": payment_id, "lockedAt": at}
+        self.lock = Lock(payment_id, at)
 
     @event("OrderUnlocked")
     def _unlocked(self, payment_id: str, reason: str, at: datetime, context: Context) -> None:

@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ordering.domain.errors import Conflict, InvalidRequest, NotFound
 from ordering.domain.order import Order
+from ordering.domain.values import PaymentRef
 
 CREATED, CAPTURED, CANCELLED = "CREATED", "CAPTURED", "CANCELLED"
 
@@ -65,10 +66,9 @@ class Payment(Aggregate):
         self._cancelled(at=now, reason=reason, context=context)
         return True
 
-    def as_order_ref(self) -> dict[str, Any]:
-        return {"paymentId": self.payment_id, "status": self.status, "amount": self.amount,
-                "currency": self.currency, "paymentType": self.payment_type,
-                "capturedAt": self.captured_at}
+    def as_order_ref(self) -> PaymentRef:
+        return PaymentRef(self.payment_id, self.status, self.amount, self.currency, self.payment_type,
+                          self.captured_at)
 
     @event("PaymentCaptured")
     def _captured(self, at: datetime, context: dict[str, Any]) -> None:

@@ -6,18 +6,22 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from ordering.domain.errors import Conflict, InvalidRequest, NotFound
-from ordering.domain.money import total
 from ordering.domain.offer import RESERVATIONS_COMPULSORY, Offer
 from ordering.domain.order import LineAddition
+from ordering.domain.values import (
+    FareProduct,
+    Leg,
+    OrderLine,
+    Price,
+    Reference,
+    SeatReservation,
+    Supplement,
+    Traveller,
+)
 
 PER_PERSON = "PER_PERSON"
-LEG_FIELDS = ("serviceJourneyId", "datedServiceJourneyId", "originalDatedServiceJourneyId",
-              "fromStopPlaceId", "toStopPlaceId", "startTime", "endTime")
-
 
 class OfferNotFound(NotFound):
     code = "OFFER_NOT_FOUND"
@@ -67,7 +71,7 @@ def check_currency(currency: str, offers: Iterable[Offer]) -> None:
                                  "offerConfigurations")
 
 
-def _selected_travellers(offer: Offer, selected: list[str] | None, where: str) -> list[dict[str, Any]]:
+def _selected_travellers(offer: Offer, selected: list[str] | None, where: str) -> list[Traveller]:
     mapped = [t for entry in offer.traveller_mapping for t in entry["travellerIds"]]
     chosen = mapped if selected is None else selected
     if len(set(chosen)) != len(chosen):
@@ -83,49 +87,42 @@ def _selected_travellers(offer: Offer, selected: list[str] | None, where: str) -
                 f"{n} travellers of profile {entry.get('userProfileId')}; allowed {low} to {high}", where)
     if not chosen:
         raise InvalidRequest("at least one traveller must be selected", where)
-    return [{"id": t, "userProfileId": offer.traveller_profile(t)} for t in chosen]
+    return [Traveller(t, offer.traveller_profile(t)) for t in chosen]
 
 
-def _supplement(offer: Offer, selectable_id: str, where: str) -> dict[str, Any]:
+def _supplement(offer: Offer, selectable_id: str, where: str) -> Supplement:
     supplement = offer.supplement(selectable_id)
     if supplement is None:
         raise InvalidRequest(f"offer has no supplement product {selectable_id}", where)
-    return supplement
+    return Supplement.from_wire(supplement)
 
 
-def _line(offer: Offer, config: OfferConfiguration, travellers: list[dict[str, Any]],
-          supplements: list[dict[str, Any]]) -> LineAddition:
+def _line(offer: Offer, config: OfferConfiguration, travellers: list[Traveller],
+          supplements: list[Supplement]) -> LineAddition:
     line_id = str(uuid.uuid4())
     legs = offer.data.get("legs", [])
-    reservations = [
-        {"id": str(uuid.uuid4()), "orderLineId": line_id,
-         "datedServiceJourneyId": leg["datedServiceJourneyId"], "seats": len(travellers)}
-        for leg in legs if leg.get("reservingRequirement") == RESERVATIONS_COMPULSORY
-    ]
-    line = {
-        "id": line_id,
-        "status": "DRAFT",
-        "externalConfirmation": "PENDING" if offer.data.get("externalConfirmationRequired") else None,
-        "offerId": offer.offer_id,
-        "salesPackageRef": dict(offer.data["salesPackageRef"]),
-        "fareProducts": [dict(p) for p in offer.data.get("fareProducts", [])],
-        "supplementProducts": supplements,
-        "travellerIds": [t["id"] for t in travellers],
-        "price": _line_price(offer, len(travellers), supplements),
-        "legs": [{k: leg.get(k) for k in LEG_FIELDS} for leg in legs],
-        "reservationIds": [r["id"] for r in reservations],
-        "externalReference": config.external_reference,
-        "replacesOrderLineIds": [],
-        "replacedByOrderLineIds": [],
-    }
+    reservations = [SeatReservation(str(uuid.uuid4()), line_id, leg["datedServiceJourneyId"], len(travellers))
+                    for leg in legs if leg.get("reservingRequirement") == RESERVATIONS_COMPULSORY]
+    line = OrderLine(
+        id=line_id,
+        status="DRAFT",
+        external_confirmation="PENDING" if offer.data.get("externalConfirmationRequired") else None,
+        offer_id=offer.offer_id,
+        sales_package_ref=Reference.from_wire(offer.data["salesPackageRef"]),
+        fare_products=tuple(FareProduct.from_wire(p) for p in offer.data.get("fareProducts", [])),
+        supplement_products=tuple(supplements),
+        traveller_ids=tuple(t.id for t in travellers),
+        price=_line_price(offer, len(travellers), supplements),
+        legs=tuple(Leg.from_wire(leg) for leg in legs),
+        reservation_ids=tuple(r.id for r in reservations),
+        external_reference=config.external_reference,
+    )
     return LineAddition(line, travellers, reservations)
 
 
-def _line_price(offer: Offer, travellers: int, supplements: list[dict[str, Any]]) -> dict[str, Any]:
-    price = offer.data["price"]
-    units = Decimal(travellers if offer.data.get("pricingBasis") == PER_PERSON else 1)
-    return {
-        "amount": price["amount"] * units + total(s["price"]["amount"] for s in supplements),
-        "currency": price["currency"],
-        "taxAmount": price["taxAmount"] * units + total(s["price"]["taxAmount"] for s in supplements),
-    }
+def _line_price(offer: Offer, travellers: int, supplements: list[Supplement]) -> Price:
+    units = travellers if offer.data.get("pricingBasis") == PER_PERSON else 1
+    price = Price.from_wire(offer.data["price"]).times(units)
+    for supplement in supplements:
+        price = price.plus(supplement.price)
+    return price

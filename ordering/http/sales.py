@@ -101,8 +101,8 @@ class ReserveOffers(MethodView):
         reservation = service().reserve_offers(ctx, order_id, configurations)
         return {
             "orderId": reservation.order.code,
-            "orderLineIds": [a.line["id"] for a in reservation.additions],
-            "reservationIds": [r["id"] for a in reservation.additions for r in a.reservations],
+            "orderLineIds": [a.line.id for a in reservation.additions],
+            "reservationIds": [r.id for a in reservation.additions for r in a.reservations],
         }
 
 

@@ -34,6 +34,8 @@ def utc_text(moment: datetime) -> str:
 
 def plain(value: Any) -> Any:
     """Decimal, datetime and UUID as the contract writes them; keys in camelCase."""
+    if hasattr(value, "to_wire"):  # a domain value object: its one wire form
+        return plain(value.to_wire())
     if isinstance(value, dict):
         return {camel(str(k)): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

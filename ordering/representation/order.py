@@ -5,9 +5,20 @@ Also the wire shapes of prices, references, legs and supplements that requests s
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, pre_dump, validate
 
 from ordering.representation.fields import Money, UtcDateTime
+
+
+class WireSchema(Schema):
+    """Dumps a domain value object through its one wire form (``to_wire``)."""
+
+    @pre_dump
+    def _wire(self, obj: Any, **_: Any) -> Any:
+        return obj.to_wire() if hasattr(obj, "to_wire") else obj
+
 
 CURRENCY = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code"))
 
@@ -45,7 +56,7 @@ class Supplement(Schema):
     price = fields.Nested(Price, required=True)
 
 
-class OrderLine(Schema):
+class OrderLine(WireSchema):
     """Line dictionaries already use the wire's camelCase keys."""
 
     id = fields.String()
@@ -65,15 +76,17 @@ class OrderLine(Schema):
     replacedByOrderLineIds = fields.List(fields.String())
 
 
-class Fee(Schema):
+class Fee(WireSchema):
     id = fields.String()
     type = fields.String()
-    amount = Money()
-    taxAmount = Money()
-    currency = fields.String()
+    price = fields.Nested(Price)
+    reason = fields.String()
+    orderLineIds = fields.List(fields.String())
+    externalReference = fields.String(allow_none=True)
+    version = fields.Integer()
 
 
-class PaymentRef(Schema):
+class PaymentRef(WireSchema):
     paymentId = fields.String()
     status = fields.String()
     amount = Money()
@@ -82,12 +95,12 @@ class PaymentRef(Schema):
     capturedAt = UtcDateTime(allow_none=True)
 
 
-class Traveller(Schema):
+class Traveller(WireSchema):
     id = fields.String()
     userProfileId = fields.String(allow_none=True)
 
 
-class Reservation(Schema):
+class Reservation(WireSchema):
     id = fields.String()
     orderLineId = fields.String()
     datedServiceJourneyId = fields.String()

@@ -217,7 +217,7 @@ def test_a_payment_whose_commit_answer_is_lost_is_created_once(
     assert order.lock is not None
     assert_success_or_unavailable(problems_app, outcome)
     if outcome.error is None:
-        assert order.lock["paymentId"] == outcome.result.payment_id, (
+        assert order.lock.payment_id == outcome.result.payment_id, (
             "the payment answered must be the one that locks the order")
 
 

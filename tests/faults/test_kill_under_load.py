@@ -247,7 +247,7 @@ def test_sales_survive_killed_processes_and_a_database_outage(
         twice = [p for p, n in captures.items() if n > 1]
         assert not twice, f"payments captured twice: {captures.most_common(3)}"
         for order in orders:
-            refs = Counter(ref["paymentId"] for ref in order.payment_refs if ref.get("paymentId"))
+            refs = Counter(ref.payment_id for ref in order.payment_refs if ref.payment_id)
             assert max(refs.values(), default=0) <= 1, f"{order.code} registered a payment twice: {refs}"
         assert len(captures) >= len(captured)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -66,3 +67,21 @@ def test_two_threads_racing_on_one_order_lose_no_update(application: OrderingApp
     assert len(failures) <= 2, "retries on fresh state should absorb nearly every conflict"
     written = sorted(e.changes["external_reference"] for e in updates)  # type: ignore[attr-defined]
     assert written == sorted(succeeded), "every answered write is stored once, no other"
+
+
+def test_a_line_is_stored_as_its_contract_wire_form_in_a_version_2_event(
+    application: OrderingApplication, clock: FakeClock
+) -> None:
+    code = application.create_order(CTX).code
+    application._change(code, CTX, lambda order: order.add_lines(
+        [a_line("899.00", "96.32", seats=1)], clock.now, clock.now + timedelta(minutes=20),
+        CTX.as_event_data()))
+    order = application.get_order(code, None)
+    stored = application.recorder.select_events(order.id)[-1]
+    state = json.loads(stored.state)
+    assert stored.topic == "ordering.domain.order:Order.OrderLineAdded" and state["class_version"] == 2
+    assert state["line"]["_type_"] == "order_line"
+    wire = state["line"]["_data_"]
+    assert wire["price"] == {"amount": {"_type_": "decimal_str", "_data_": "899.00"}, "currency": "NOK",
+                             "taxAmount": {"_type_": "decimal_str", "_data_": "96.32"}}
+    assert wire["reservationIds"] == [state["reservations"][0]["_data_"]["id"]]

@@ -141,8 +141,8 @@ def test_line_level_filters_match_through_the_orders_own_ids(
 ) -> None:
     order = app_of(flask_app).get_order(shop["bergen"], 1)
     line, reservation = order.lines[0], order.reservations[0]
-    assert names(shop, ids(client, f"orderLineId={line['id']}")) == ["bergen"]
-    assert names(shop, ids(client, f"reservationId={reservation['id']}")) == ["bergen"]
+    assert names(shop, ids(client, f"orderLineId={line.id}")) == ["bergen"]
+    assert names(shop, ids(client, f"reservationId={reservation.id}")) == ["bergen"]
 
 
 def test_sorting_breaks_ties_by_id_and_paging_walks_every_order_once(

@@ -124,10 +124,10 @@ def seats_held_by_active_lines(orders: list[Order],
     """reservation id -> (order id, seats), for what the orders' active lines hold on a departure."""
     held: dict[str, tuple[str, int]] = {}
     for order in orders:
-        on_departure = {r["id"]: r for r in order.reservations
-                        if r["datedServiceJourneyId"] == dated_service_journey_id}
+        on_departure = {r.id: r for r in order.reservations
+                        if r.dated_service_journey_id == dated_service_journey_id}
         for line in order.active_lines:
-            for reservation_id in line["reservationIds"]:
+            for reservation_id in line.reservation_ids:
                 if reservation_id in on_departure:
-                    held[reservation_id] = (order.code, int(on_departure[reservation_id]["seats"]))
+                    held[reservation_id] = (order.code, on_departure[reservation_id].seats)
     return held

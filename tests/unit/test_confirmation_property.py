@@ -90,7 +90,7 @@ class Sales(RuleBasedStateMachine):
 
     @rule(code=orders, all_lines=st.booleans())
     def fail(self, code: str, all_lines: bool) -> None:
-        lines = None if all_lines else [line["id"] for line in self.app.get_order(code, None).lines[:1]]
+        lines = None if all_lines else [line.id for line in self.app.get_order(code, None).lines[:1]]
         self.attempt(self.app.fail_order, code, CTX, lines)
 
     @rule(code=orders)
@@ -117,8 +117,8 @@ class Sales(RuleBasedStateMachine):
         held = 0
         for code in self.codes:
             order = self.app.get_order(code, None)
-            active = {line["id"] for line in order.active_lines}
-            held += sum(r["seats"] for r in order.reservations if r["orderLineId"] in active)
+            active = {line.id for line in order.active_lines}
+            held += sum(r.seats for r in order.reservations if r.order_line_id in active)
         assert self.app.availability(BERGEN_DEPARTURE)["reserved"] == held
 
 

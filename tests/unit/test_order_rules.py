@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -72,7 +73,7 @@ def test_confirming_a_confirmed_order_is_refused() -> None:
 def test_capturing_the_whole_balance_confirms_the_order_and_its_lines() -> None:
     order = confirmed_order_with_one_line()
     assert order.status == "CONFIRMED" and order.balance == Decimal("0.00")
-    assert [line["status"] for line in order.lines] == ["CONFIRMED"]
+    assert [line.status for line in order.lines] == ["CONFIRMED"]
     assert order.last_confirmed_at == T0
 
 
@@ -90,7 +91,7 @@ def test_adding_a_line_to_a_confirmed_order_opens_the_next_version_with_a_fresh_
     add(order, later)
     assert (order.status, order.order_version) == ("DRAFT", 2)
     assert order.expire_at == later + TTL
-    assert order.lines[-1]["version"] == 2
+    assert order.lines[-1].version == 2
 
 
 def test_changes_to_a_draft_keep_its_version_and_move_its_expiry() -> None:
@@ -145,8 +146,8 @@ def test_reset_names_the_lines_and_seats_it_scraps() -> None:
     scrapped = order.lines[-1]
     order.reset(T0, CTX)
     reverted = order.collect_events()[-1].reverted  # type: ignore[attr-defined]
-    assert reverted["scrappedOrderLineIds"] == [scrapped["id"]]
-    assert reverted["releasedReservationIds"] == scrapped["reservationIds"]
+    assert reverted["scrappedOrderLineIds"] == [scrapped.id]
+    assert reverted["releasedReservationIds"] == list(scrapped.reservation_ids)
     assert (reverted["fromVersion"], reverted["toVersion"]) == (2, 1)
 
 
@@ -196,7 +197,7 @@ def order_waiting_on_a_pending_line(amount: str = "0.00") -> Order:
     order = new_order()
     add(order, T0, amount)
     add(order, T0, amount)
-    order.lines[0]["externalConfirmation"] = "PENDING"
+    order.lines[0] = replace(order.lines[0], external_confirmation="PENDING")
     return order
 
 
@@ -204,7 +205,7 @@ def test_failing_marks_pending_lines_failed_and_confirms_the_paid_order_as_faile
     order = order_waiting_on_a_pending_line()
     assert order.fail(None, T0, CTX)
     assert (order.status, order.failed) == ("CONFIRMED", True)
-    assert [line["externalConfirmation"] for line in order.lines] == ["FAILED", None]
+    assert [line.external_confirmation for line in order.lines] == ["FAILED", None]
     assert not order.fail(None, T0, CTX)
 
 
@@ -226,7 +227,7 @@ def test_an_unpaid_order_waiting_on_a_pending_line_cannot_fail() -> None:
 def test_failing_a_line_that_is_not_pending_is_refused() -> None:
     order = order_waiting_on_a_pending_line()
     with pytest.raises(InvalidRequest):
-        order.fail([order.lines[1]["id"]], T0, CTX)
+        order.fail([order.lines[1].id], T0, CTX)
     assert order.status == "DRAFT"
 
 
