@@ -9,35 +9,29 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from ordering.domain.errors import (
-    InvalidRequest,
     NothingToFail,
     OrderEmpty,
-    OrderLocked,
     OrderNotBalanced,
     OrderNotDraft,
 )
-from ordering.domain.money import ZERO, total
+from ordering.domain.legacy import reservations_from, travellers_from, upcast_content
+from ordering.domain.money import ZERO
+from ordering.domain.order_state import (
+    CONFIRMED,
+    DRAFT,
+    OrderState,
+)
 from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
 
 ORDER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ORDER_CODE_LENGTH = 8
 ORDER_ID_NAMESPACE = UUID("3f0b6f4e-2a55-4c55-9d1c-6a8d1c0e7a11")
-
-DRAFT = "DRAFT"
-CONFIRMED = "CONFIRMED"
-ACTIVE_LINE_STATUSES = (DRAFT, CONFIRMED)
-
-CONTENT_FIELDS = ("lines", "travellers", "fees", "payment_refs", "reservations")
-VERSION_FIELDS = ("order_version", "status", "failed", "last_confirmed_at", "expire_at",
-                  "expire_at_set_by_client")
-HEADER_FIELDS = ("contact_info", "external_reference", "special_order_cause")
 
 Context = dict[str, Any]
 
@@ -49,34 +43,6 @@ class LineAddition:
     line: OrderLine
     travellers: list[Traveller] = field(default_factory=list)
     reservations: list[SeatReservation] = field(default_factory=list)
-
-
-def _lines(values: list[Any]) -> list[OrderLine]:
-    return [v if isinstance(v, OrderLine) else OrderLine.from_wire(v) for v in values]
-
-
-def _travellers(values: list[Any]) -> list[Traveller]:
-    return [v if isinstance(v, Traveller) else Traveller.from_wire(v) for v in values]
-
-
-def _reservations(values: list[Any]) -> list[SeatReservation]:
-    return [v if isinstance(v, SeatReservation) else SeatReservation.from_wire(v) for v in values]
-
-
-def _payment_refs(values: list[Any]) -> list[PaymentRef]:
-    return [v if isinstance(v, PaymentRef) else PaymentRef.from_wire(v) for v in values]
-
-
-def _fees(values: list[Any]) -> list[Fee]:
-    return [v if isinstance(v, Fee) else Fee.from_wire(v) for v in values]
-
-
-def upcast_content(state: dict[str, Any]) -> None:
-    """Order state written before its parts were typed (plain camelCase dicts), in place."""
-    for name, typed in (("lines", _lines), ("travellers", _travellers), ("reservations", _reservations),
-                        ("payment_refs", _payment_refs), ("fees", _fees)):
-        if name in state:
-            state[name] = typed(state[name])
 
 
 def new_order_code() -> str:
@@ -92,7 +58,7 @@ def order_uuid(code: str) -> UUID:
     return uuid5(ORDER_ID_NAMESPACE, code)
 
 
-class Order(Aggregate):
+class Order(Aggregate, OrderState):
     class_version = 2  # v1 snapshots hold lines, travellers, seats and payments as dicts
 
     @staticmethod
@@ -113,8 +79,8 @@ class Order(Aggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["line"] = OrderLine.from_wire(state["line"])
-            state["travellers"] = _travellers(state["travellers"])
-            state["reservations"] = _reservations(state["reservations"])
+            state["travellers"] = travellers_from(state["travellers"])
+            state["reservations"] = reservations_from(state["reservations"])
 
     class PaymentCaptured(Aggregate.Event):
         class_version = 2  # v1 stored the payment reference as a dict
@@ -131,21 +97,11 @@ class Order(Aggregate):
         return order_uuid(code)
 
     @event("OrderCreated")
-    def __init__(
-        self,
-        code: str,
-        organisation_id: int,
-        created_by: str,
-        pos: str | None,
-        distribution_channel_id: str | None,
-        currency: str,
-        created_at: datetime,
-        expire_at: datetime,
-        expire_at_set_by_client: bool,
-        contact_info: dict[str, Any] | None,
-        external_reference: str | None,
-        context: Context,
-    ) -> None:
+    def __init__(self, code: str, organisation_id: int, created_by: str, pos: str | None,
+                 distribution_channel_id: str | None, currency: str, created_at: datetime,
+                 expire_at: datetime, expire_at_set_by_client: bool,
+                 contact_info: dict[str, Any] | None, external_reference: str | None,
+                 context: Context) -> None:
         self.code = code
         self.organisation_id = organisation_id
         self.created_by = created_by
@@ -171,57 +127,6 @@ class Order(Aggregate):
         self.has_unconfirmed_changes = False
         self.confirmed_versions: dict[str, int] = {}
         self.last_confirmed_state = self._version_state()
-
-    # ----------------------------------------------------------------- derived facts
-
-    @property
-    def locked(self) -> bool:
-        return self.lock is not None
-
-    @property
-    def active_lines(self) -> list[OrderLine]:
-        return [line for line in self.lines if line.status in ACTIVE_LINE_STATUSES]
-
-    @property
-    def pending_lines(self) -> list[OrderLine]:
-        """Active draft lines still waiting for a third party's confirmation."""
-        return [line for line in self.active_lines
-                if line.status == DRAFT and line.external_confirmation == "PENDING"]
-
-    @property
-    def total_amount(self) -> Decimal:
-        lines = total(line.price.amount for line in self.active_lines)
-        return lines + total(fee.signed_price.amount for fee in self.fees)
-
-    @property
-    def total_tax_amount(self) -> Decimal:
-        lines = total(line.price.tax_amount for line in self.active_lines)
-        return lines + total(fee.signed_price.tax_amount for fee in self.fees)
-
-    @property
-    def captured_amount(self) -> Decimal:
-        return total(ref.captured for ref in self.payment_refs)
-
-    @property
-    def credited_amount(self) -> Decimal:
-        return total(ref.credited for ref in self.payment_refs)
-
-    @property
-    def balance(self) -> Decimal:
-        return self.total_amount - self.captured_amount + self.credited_amount
-
-    def is_due_to_expire(self, now: datetime, lock_timeout_at: datetime | None = None) -> bool:
-        """Unconfirmed changes past ``expireAt``; a locked order only once its lock timed out."""
-        if not self.has_unconfirmed_changes or now < self.expire_at:
-            return False
-        return not self.locked or self.lock_timed_out(lock_timeout_at or now)
-
-    def lock_timed_out(self, lock_deadline: datetime) -> bool:
-        """True when the lock was taken at or before ``lock_deadline`` (now - lock timeout)."""
-        return self.lock is not None and self.lock.locked_at <= lock_deadline
-
-    def event_version_of_confirmed(self, order_version: int) -> int | None:
-        return self.confirmed_versions.get(str(order_version))
 
     # ----------------------------------------------------------------- commands
 
@@ -303,59 +208,7 @@ class Order(Aggregate):
         self._unlocked(payment_id=payment_id, reason=reason, at=now, context=context)
         return payment_id
 
-    def refuse_if_locked(self) -> None:
-        if self.locked:
-            raise OrderLocked(self.code)
-
-    # ----------------------------------------------------------------- helpers for commands
-
-    def _lines_to_fail(self, order_line_ids: list[str] | None) -> list[str]:
-        pending = [line.id for line in self.pending_lines]
-        if order_line_ids is None:
-            return pending
-        not_pending = [line_id for line_id in order_line_ids if line_id not in pending]
-        if not_pending:
-            raise InvalidRequest(f"Not order lines waiting for external confirmation: "
-                                 f"{', '.join(not_pending)}", "orderLineIds")
-        return list(order_line_ids)
-
-    def unconfirmed_reservations(self) -> list[SeatReservation]:
-        """Seat reservations made since the last confirmation: what a revert gives back."""
-        kept = {r.id for r in self.last_confirmed_state["reservations"]}
-        return [r for r in self.reservations if r.id not in kept]
-
-    def _what_a_revert_scraps(self) -> dict[str, Any]:
-        kept = self.last_confirmed_state
-        kept_lines = {line.id for line in kept["lines"]}
-        return {
-            "fromVersion": self.order_version,
-            "toVersion": kept["order_version"],
-            "scrappedOrderLineIds": [line.id for line in self.lines if line.id not in kept_lines],
-            "releasedReservationIds": [r.id for r in self.unconfirmed_reservations()],
-        }
-
-    def content_change_expiry(self, now: datetime, default_expire_at: datetime) -> datetime:
-        """``expireAt`` after a content change: the client's choice for this version, else default."""
-        if self.status == DRAFT and self.expire_at_set_by_client:
-            return self.expire_at
-        return default_expire_at
-
     # ----------------------------------------------------------------- state transitions
-
-    def _version_state(self) -> dict[str, Any]:
-        """What a revert restores. The parts are immutable: copying the lists is enough."""
-        state: dict[str, Any] = {name: list(getattr(self, name)) for name in CONTENT_FIELDS}
-        return state | {name: getattr(self, name) for name in VERSION_FIELDS}
-
-    def begin_content_change(self, expire_at: datetime) -> None:
-        """Called from content-changing mutators: a CONFIRMED order reopens as version N+1."""
-        if self.status == CONFIRMED:
-            self.order_version += 1
-            self.status = DRAFT
-            self.failed = False
-            self.expire_at_set_by_client = False
-        self.expire_at = expire_at
-        self.has_unconfirmed_changes = True
 
     def _mark_confirmed(self, at: datetime) -> None:
         self.status = CONFIRMED
@@ -365,11 +218,6 @@ class Order(Aggregate):
         # During apply() ``self.version`` is still the previous event's version.
         self.confirmed_versions[str(self.order_version)] = self.version + 1
         self.last_confirmed_state = self._version_state()
-
-    def _restore_last_confirmed(self) -> None:
-        for name, value in self.last_confirmed_state.items():
-            setattr(self, name, list(value) if name in CONTENT_FIELDS else value)
-        self.has_unconfirmed_changes = False
 
     @event("OrderUpdated")
     def _updated(self, changes: dict[str, Any], context: Context) -> None:

@@ -1,0 +1,199 @@
+"""The plumbing every command shares: run a unit of work, save it atomically, retry on conflict.
+
+A command is a *unit*: a function that loads fresh state, acts, and returns the aggregates to
+save. ``_retrying`` saves them in one transaction; on a version conflict it runs the unit again
+on fresh state a bounded number of times, then gives up with ``CONCURRENT_MODIFICATION``. When a
+save's outcome is unknown (the connection dropped), it asks the store before anything runs again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    JSONTranscoder,
+    OperationalError,
+    PersistenceError,
+    Recording,
+)
+
+from ordering.application.context import CommandContext
+from ordering.application.transcodings import register_value_transcodings
+from ordering.domain.errors import ConcurrentModification, OrderNotFound
+from ordering.domain.inventory import Departure, by_journey, departure_uuid
+from ordering.domain.offer import Catalogue, Offer
+from ordering.domain.order import Order, is_order_code, order_uuid
+from ordering.domain.payment import Payment, PaymentNotFound
+from ordering.domain.policy import OrderPolicy, utcnow
+from ordering.domain.reserving import OfferNotFound
+from ordering.domain.values import SeatReservation
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+Unit = Callable[[], tuple[T, Sequence[Aggregate]]]
+RETRY_BACKOFF_SECONDS = 0.005
+
+
+@dataclass(frozen=True)
+class SaveMarker:
+    """What identifies one save attempt in the store: its first event's position, its
+    timestamp (taken when the event was made) and the command id the event carries."""
+
+    aggregate_id: UUID
+    version: int
+    timestamp: datetime
+    command_id: str | None
+
+    @classmethod
+    def of(cls, aggregates: Sequence[Aggregate]) -> SaveMarker | None:
+        for aggregate in aggregates:
+            if aggregate.pending_events:
+                first: Any = aggregate.pending_events[0]
+                context = getattr(first, "context", None) or {}
+                return cls(first.originator_id, first.originator_version, first.timestamp,
+                           context.get("commandId"))
+        return None
+
+    def matches(self, stored: Any) -> bool:
+        context = getattr(stored, "context", None) or {}
+        return bool(stored.timestamp == self.timestamp and context.get("commandId") == self.command_id)
+
+
+
+class CommandRunner(Application[UUID]):
+    """Loading, saving and retrying; the capabilities below build their commands on it."""
+
+    def __init__(self, env: dict[str, str] | None = None, policy: OrderPolicy | None = None,
+                 clock: Clock = utcnow) -> None:
+        super().__init__(env)
+        self.policy = policy or OrderPolicy()
+        self.clock = clock
+        self.after_save: list[Callable[[Sequence[Any]], None]] = []
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_value_transcodings(transcoder)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """After every committed save, the listeners (the read model) see what was saved."""
+        recordings = super().save(*objs, **kwargs)
+        self._tell_listeners(objs)
+        return recordings
+
+    def _tell_listeners(self, saved: Sequence[Any]) -> None:
+        for listener in self.after_save:
+            listener(saved)
+
+    def _retrying(self, unit: Unit[T], subject: str) -> T:
+        unavailable: PersistenceError | None = None
+        for attempt in range(self.policy.command_attempts):
+            result, aggregates = unit()
+            marker = SaveMarker.of(aggregates)
+            if marker is None:
+                return result  # nothing changed: no write, no read-model catch-up
+            try:
+                self.save(*aggregates)
+            except IntegrityError:
+                time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
+                continue
+            except (OperationalError, InterfaceError) as error:
+                if not self._saved_despite(marker):
+                    unavailable = error  # known not stored (a stale connection): safe to rerun
+                    continue
+                self._tell_listeners(aggregates)
+            return result
+        raise unavailable or ConcurrentModification(subject)
+
+    def _saved_despite(self, marker: SaveMarker) -> bool:
+        """The connection failed during the save, perhaps after the commit was sent: were this
+        attempt's events stored? Asked on another connection; if the store cannot answer
+        either, that error propagates (503) and the command is not run again."""
+        stored = self.recorder.select_events(marker.aggregate_id, gt=marker.version - 1,
+                                             lte=marker.version)
+        return bool(stored) and marker.matches(self.mapper.to_domain_event(stored[0]))
+
+    def _change(self, order_id: str, ctx: CommandContext, change: Callable[[Order], Any]) -> Order:
+        """Load the caller's order, act on it (``change`` may return other aggregates), save."""
+        def unit() -> tuple[Order, Sequence[Aggregate]]:
+            order = self._load(order_id, ctx.organisation_id)
+            others = change(order)
+            return order, [order, *(others if isinstance(others, list) else [])]
+
+        return self._retrying(unit, order_id)
+
+    def _load(self, order_id: str, organisation_id: int | None) -> Order:
+        if not is_order_code(order_id):
+            raise OrderNotFound(order_id)
+        order = self._get(Order, order_uuid(order_id), order_id, OrderNotFound)
+        if organisation_id is not None and order.organisation_id != organisation_id:
+            raise OrderNotFound(order_id)
+        return order
+
+    def _get(self, kind: type[T], aggregate_id: UUID, public_id: str,
+             not_found: Callable[[str], Exception], version: int | None = None) -> T:
+        try:
+            found: Any = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise not_found(public_id) from None
+        if not isinstance(found, kind):
+            raise not_found(public_id)
+        return found
+
+    def _find(self, kind: type[T], aggregate_id: UUID) -> T | None:
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
+
+    def get_offer(self, offer_id: str) -> Offer:
+        try:
+            return self._get(Offer, UUID(offer_id), offer_id, OfferNotFound)
+        except ValueError:
+            raise OfferNotFound(offer_id) from None
+
+    def _departure(self, dated_service_journey_id: str) -> Departure | None:
+        return self._find(Departure, departure_uuid(dated_service_journey_id))
+
+    def _catalogue(self) -> Catalogue | None:
+        return self._find(Catalogue, Catalogue.create_id())
+
+    def _release_seats(self, reservations: list[SeatReservation], reason: str,
+                       loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
+        """Give seats back; ``loaded`` shares departures between orders saved together."""
+        loaded = {} if loaded is None else loaded
+        departures: list[Aggregate] = []
+        for journey_id, held in by_journey(reservations).items():
+            departure = loaded.get(journey_id) or self._departure(journey_id)
+            if departure is not None:
+                loaded[journey_id] = departure
+                departure.release([reservation.id for reservation in held], reason)
+                departures.append(departure)
+        return departures
+
+    def get_payment(self, payment_id: str, organisation_id: int | None) -> Payment:
+        try:
+            payment = self._get(Payment, UUID(payment_id), payment_id, PaymentNotFound)
+        except ValueError:
+            raise PaymentNotFound(payment_id) from None
+        if organisation_id is not None and payment.organisation_id != organisation_id:
+            raise PaymentNotFound(payment_id)
+        return payment
+
+    def _cancelled_payment(self, payment_id: str | None, reason: str,
+                           ctx: CommandContext) -> list[Aggregate]:
+        if payment_id is None:
+            return []
+        payment = self.get_payment(payment_id, None)
+        payment.cancel(self.clock(), reason, ctx.as_event_data())
+        return [payment]

@@ -1,0 +1,55 @@
+"""Expiry: orders whose ``expireAt`` passed return to their last confirmed version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+)
+
+from ordering.application.base import CommandRunner
+from ordering.application.context import system_context
+from ordering.domain.inventory import Departure
+
+EXPIRY_ACTOR = "order-expiry-scheduler"
+
+
+
+class ExpiryCommands(CommandRunner):
+    """Expiry commands; the service itself is the actor."""
+
+    def expire_order(self, order_id: str, now: datetime, correlation_id: str | None = None) -> bool:
+        """Idempotent: emits ``OrderExpired`` only when the order is due at ``now``; a payment
+        whose lock timed out is cancelled first. The service itself is the actor."""
+        return self._retrying(lambda: self._expire(order_id, now, correlation_id, {}), order_id)
+
+    def expire_orders(self, order_ids: list[str], now: datetime, correlation_id: str | None = None) -> int:
+        """Several orders in one transaction (the sweep's fast path); on a conflict, one by one."""
+        departures: dict[str, Departure] = {}
+        changed: dict[UUID, Aggregate] = {}
+        expired = 0
+        for order_id in order_ids:
+            done, aggregates = self._expire(order_id, now, correlation_id, departures)
+            expired += done
+            changed.update((aggregate.id, aggregate) for aggregate in aggregates)
+        if not changed:
+            return 0
+        try:
+            self.save(*changed.values())
+        except IntegrityError:
+            return sum(self.expire_order(order_id, now, correlation_id) for order_id in order_ids)
+        return expired
+
+    def _expire(self, order_id: str, now: datetime, correlation_id: str | None,
+                departures: dict[str, Departure]) -> tuple[bool, list[Aggregate]]:
+        order = self._load(order_id, None)
+        ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
+        payment_id = order.lock.payment_id if order.lock else None
+        scrapped = order.unconfirmed_reservations()
+        if not order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data()):
+            return False, []
+        payment = self._cancelled_payment(payment_id, "LOCK_TIMED_OUT", ctx)
+        return True, [order, *self._release_seats(scrapped, "ORDER_EXPIRED", departures), *payment]
