@@ -10,9 +10,18 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ordering.domain.errors import Conflict
+from ordering.domain.values import Conditions
 
 CATALOGUE_ID = uuid5(UUID("0d9b2a4c-8c3e-4f57-b3c2-5a4d2f1e9c70"), "catalogue")
-RESERVATIONS_COMPULSORY = "RESERVATIONS_COMPULSORY"
+RESERVATIONS_COMPULSORY = "RESERVATIONS_COMPULSORY"  # the one requirement that holds seats here
+RESERVING_REQUIREMENTS = (  # Entur's vocabulary
+    RESERVATIONS_COMPULSORY, "RESERVATIONS_COMPULSORY_FOR_GROUPS",
+    "RESERVATIONS_COMPULSORY_FOR_FIRST_CLASS", "RESERVATIONS_COMPULSORY_FROM_ORIGIN_STATION",
+    "RESERVATIONS_RECOMMENDED", "RESERVATIONS_POSSIBLE", "RESERVATIONS_POSSIBLE_ONLY_IN_FIRST_CLASS",
+    "RESERVATIONS_POSSIBLE_ONLY_FOR_GROUPS", "RESERVATIONS_POSSIBLE_FOR_CERTAIN_CLASSES",
+    "NO_RESERVATIONS_POSSIBLE", "BICYCLE_RESERVATIONS_COMPULSORY", "GROUP_BOOKING_RESTRICTED",
+    "NO_GROUPS_ALLOWED",
+)
 
 
 class OfferExists(Conflict):
@@ -53,6 +62,11 @@ class Offer(Aggregate):
             if traveller_id in entry["travellerIds"]:
                 return entry.get("userProfileId")
         return None
+
+    @property
+    def conditions(self) -> Conditions:
+        """What a line reserved from this offer may later undergo (changes, refunds)."""
+        return Conditions.from_wire(self.data)
 
     def supplement(self, selectable_id: str) -> dict[str, Any] | None:
         for supplement in self.data.get("supplementProducts", []):

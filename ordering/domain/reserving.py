@@ -116,6 +116,7 @@ def _line(offer: Offer, config: OfferConfiguration, travellers: list[Traveller],
         legs=tuple(Leg.from_wire(leg) for leg in legs),
         reservation_ids=tuple(r.id for r in reservations),
         external_reference=config.external_reference,
+        conditions=offer.conditions,
     )
     return LineAddition(line, travellers, reservations)
 

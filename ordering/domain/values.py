@@ -149,6 +149,28 @@ class SeatReservation:
 
 
 @dataclass(frozen=True)
+class Conditions:
+    """The after-sales conditions a line copies from its offer when it is reserved."""
+
+    refundable: bool = True
+    changeable: bool = True
+    change_fee: Price | None = None
+    refund_fee: Price | None = None
+
+    def to_wire(self) -> Wire:
+        return {"refundable": self.refundable, "changeable": self.changeable,
+                "changeFee": self.change_fee.to_wire() if self.change_fee else None,
+                "refundFee": self.refund_fee.to_wire() if self.refund_fee else None}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Conditions:
+        change_fee, refund_fee = data.get("changeFee"), data.get("refundFee")
+        return cls(bool(data.get("refundable", True)), bool(data.get("changeable", True)),
+                   Price.from_wire(change_fee) if change_fee else None,
+                   Price.from_wire(refund_fee) if refund_fee else None)
+
+
+@dataclass(frozen=True)
 class OrderLine:
     id: str
     status: str
@@ -165,6 +187,9 @@ class OrderLine:
     replaces_order_line_ids: tuple[str, ...] = ()
     replaced_by_order_line_ids: tuple[str, ...] = ()
     version: int = 0  # the order version that added or last changed it
+    # Lines sold before conditions were copied (events of earlier releases) have none: their
+    # offer's conditions apply (``conditions_of`` in the application).
+    conditions: Conditions | None = None
 
     def with_status(self, status: str) -> OrderLine:
         return replace(self, status=status)
@@ -181,6 +206,7 @@ class OrderLine:
             "externalReference": self.external_reference,
             "replacesOrderLineIds": list(self.replaces_order_line_ids),
             "replacedByOrderLineIds": list(self.replaced_by_order_line_ids),
+            "conditions": self.conditions.to_wire() if self.conditions else None,
         }
 
     @classmethod
@@ -197,6 +223,7 @@ class OrderLine:
             replaces_order_line_ids=_ids(data.get("replacesOrderLineIds")),
             replaced_by_order_line_ids=_ids(data.get("replacedByOrderLineIds")),
             version=int(data.get("version") or 0),
+            conditions=Conditions.from_wire(data["conditions"]) if data.get("conditions") else None,
         )
 
 
@@ -270,5 +297,5 @@ class Lock:
         return cls(data["paymentId"], data["lockedAt"])
 
 
-VALUE_TYPES: tuple[type[Any], ...] = (Price, Reference, FareProduct, Supplement, Leg, Traveller,
+VALUE_TYPES: tuple[type[Any], ...] = (Price, Reference, FareProduct, Supplement, Leg, Traveller, Conditions,
                                       SeatReservation, OrderLine, Fee, PaymentRef, Lock)

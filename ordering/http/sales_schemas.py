@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ordering.domain.offer import RESERVING_REQUIREMENTS
 from ordering.representation.fields import Money, UtcDateTime
 from ordering.representation.order import CURRENCY, FareProductRef, Leg, Price, Reference, Supplement
 
@@ -27,8 +28,7 @@ class TravellerMapping(Schema):
 
 
 class OfferLeg(Leg):
-    reservingRequirement = fields.String(validate=validate.OneOf(
-        ["RESERVATIONS_COMPULSORY", "RESERVATIONS_POSSIBLE", "NO_RESERVATIONS"]))
+    reservingRequirement = fields.String(validate=validate.OneOf(RESERVING_REQUIREMENTS))
 
 
 class OfferSchema(Schema):
@@ -49,6 +49,9 @@ class OfferSchema(Schema):
                                    validate=validate.Length(min=1, max=10))
     legs = fields.List(fields.Nested(OfferLeg), load_default=list, validate=validate.Length(max=10))
     refundable = fields.Boolean(load_default=True)
+    changeable = fields.Boolean(load_default=True)
+    changeFee = fields.Nested(Price, load_default=None, allow_none=True)
+    refundFee = fields.Nested(Price, load_default=None, allow_none=True)
     externalConfirmationRequired = fields.Boolean(load_default=False)
     supplementProducts = fields.List(fields.Nested(Supplement), load_default=list,
                                      validate=validate.Length(max=20))

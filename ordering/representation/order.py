@@ -56,8 +56,15 @@ class Supplement(Schema):
     price = fields.Nested(Price, required=True)
 
 
+class Conditions(Schema):
+    refundable = fields.Boolean()
+    changeable = fields.Boolean()
+    changeFee = fields.Nested(Price, allow_none=True)
+    refundFee = fields.Nested(Price, allow_none=True)
+
+
 class OrderLine(WireSchema):
-    """Line dictionaries already use the wire's camelCase keys."""
+    """An order line as the contract shows it (dumped from ``values.OrderLine.to_wire``)."""
 
     id = fields.String()
     version = fields.Integer()
@@ -74,6 +81,7 @@ class OrderLine(WireSchema):
     externalReference = fields.String(allow_none=True)
     replacesOrderLineIds = fields.List(fields.String())
     replacedByOrderLineIds = fields.List(fields.String())
+    conditions = fields.Nested(Conditions, allow_none=True)
 
 
 class Fee(WireSchema):

@@ -156,7 +156,7 @@ def test_the_catalogue_lists_published_offers_and_answers_each_by_id(
 def test_offers_are_published_one_or_a_list_at_a_time_with_offers_write(
     client: FlaskClient, clock: FakeClock
 ) -> None:
-    bergen, trondheim, group, drammen = demo_offers(clock.now)
+    bergen, trondheim, group, drammen, *_ = demo_offers(clock.now)
     assert_problem(publish(client, bergen, HEADERS), 403, "FORBIDDEN")
     single = publish(client, bergen)
     assert single.status_code == 201 and single.json == [bergen]
@@ -246,6 +246,34 @@ def test_reserving_without_an_order_id_creates_a_draft_order_with_the_offers_lin
     assert [t["id"] for t in order["travellers"]] == TRAVELLERS[:2]
     assert [r["id"] for r in order["reservations"]] == answer["reservationIds"]
     assert trail_types(client, order["id"]) == ["OrderCreated", "OrderLineAdded", "OrderLineAdded"]
+
+
+def test_a_line_carries_the_after_sales_conditions_of_its_offer(
+    client: FlaskClient, catalogue: Catalogue
+) -> None:
+    bergen = get_order(client, reserved(client, offer(BERGEN_OFFER))["orderId"])["orderLines"][0]
+    assert bergen["conditions"] == {
+        "refundable": True, "changeable": True,
+        "changeFee": {"amount": "50.00", "currency": "NOK", "taxAmount": "5.36"},
+        "refundFee": {"amount": "100.00", "currency": "NOK", "taxAmount": "10.71"}}
+    drammen = get_order(client, reserved(client, offer(DRAMMEN_OFFER))["orderId"])["orderLines"][0]
+    assert drammen["conditions"] == {"refundable": False, "changeable": False, "changeFee": None,
+                                     "refundFee": None}
+
+
+def test_offers_take_entur_s_whole_reserving_vocabulary_and_nothing_else(
+    client: FlaskClient, clock: FakeClock
+) -> None:
+    base = demo_offers(clock.now)[3]
+    for requirement in ("NO_RESERVATIONS_POSSIBLE", "RESERVATIONS_RECOMMENDED", "NO_GROUPS_ALLOWED"):
+        legs = [{**base["legs"][0], "reservingRequirement": requirement}]
+        response = publish(client, {**base, "id": str(uuid.uuid4()), "legs": legs})
+        assert response.status_code == 201, response.json
+    refused = publish(client, {**base, "id": str(uuid.uuid4()),
+                               "legs": [{**base["legs"][0], "reservingRequirement": "NO_RESERVATIONS"}]})
+    assert_field_refused(refused, "reservingRequirement")
+    bad_fee = publish(client, {**base, "id": str(uuid.uuid4()), "changeFee": {"amount": 5}})
+    assert_field_refused(bad_fee, "changeFee.amount")
 
 
 def test_reserving_into_an_existing_order_adds_lines_and_moves_expire_at(
