@@ -7,6 +7,7 @@ the commands. One ``OrderingApplication`` has them all, over one event store.
 from __future__ import annotations
 
 from ordering.application import topics  # noqa: F401  (old topics resolve before any load)
+from ordering.application.after_sales import AfterSalesCommands, LineReplacement
 from ordering.application.base import Clock
 from ordering.application.catalogue import CatalogueCommands
 from ordering.application.expiry import EXPIRY_ACTOR, ExpiryCommands
@@ -15,9 +16,10 @@ from ordering.application.sales import Reservation, SalesCommands, TrailEntry
 from ordering.domain.inventory import Departure
 from ordering.domain.order import Order
 
-__all__ = ["EXPIRY_ACTOR", "Clock", "OrderingApplication", "Reservation", "TrailEntry"]
+__all__ = ["EXPIRY_ACTOR", "Clock", "LineReplacement", "OrderingApplication", "Reservation", "TrailEntry"]
 
 
-class OrderingApplication(SalesCommands, PaymentCommands, ExpiryCommands, CatalogueCommands):
+class OrderingApplication(SalesCommands, AfterSalesCommands, PaymentCommands, ExpiryCommands,
+                          CatalogueCommands):
     name = "orders"
     snapshotting_intervals = {Order: 100, Departure: 100}

@@ -30,9 +30,10 @@ from eventsourcing.persistence import (
 from ordering.application.context import CommandContext
 from ordering.application.transcodings import register_value_transcodings
 from ordering.domain.errors import ConcurrentModification, OrderNotFound
-from ordering.domain.inventory import Departure, by_journey, departure_uuid
+from ordering.domain.inventory import Departure, NoAvailability, by_journey, departure_uuid
 from ordering.domain.offer import Catalogue, Offer
-from ordering.domain.order import Order, is_order_code, order_uuid
+from ordering.domain.order import LineAddition, Order, is_order_code, order_uuid
+from ordering.domain.order_state import CONFIRMED
 from ordering.domain.payment import Payment, PaymentNotFound
 from ordering.domain.policy import OrderPolicy, utcnow
 from ordering.domain.reserving import OfferNotFound
@@ -167,6 +168,30 @@ class CommandRunner(Application[UUID]):
 
     def _catalogue(self) -> Catalogue | None:
         return self._find(Catalogue, Catalogue.create_id())
+
+    def _hold_seats(self, order_code: str, additions: list[LineAddition],
+                    loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
+        """Hold the new lines' seats; ``loaded`` shares departures within one save."""
+        loaded = {} if loaded is None else loaded
+        departures: list[Aggregate] = []
+        for journey_id, reservations in by_journey(r for a in additions for r in a.reservations).items():
+            departure = loaded.get(journey_id) or self._departure(journey_id)
+            if departure is None:
+                raise NoAvailability(f"{journey_id} has no seats to reserve")
+            loaded[journey_id] = departure
+            departure.hold(order_code, reservations)
+            departures.append(departure)
+        return departures
+
+    def _confirming(self, order: Order, act: Callable[[], object],
+                    loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
+        """Run a step that may confirm the order; if it does, the seats of lines replaced or
+        cancelled since the last confirmation are released in the same save."""
+        releasable = order.reservations_of_inactive_lines()
+        act()
+        if order.status != CONFIRMED or not releasable:
+            return []
+        return self._release_seats(releasable, "ORDER_LINES_CHANGED", loaded)
 
     def _release_seats(self, reservations: list[SeatReservation], reason: str,
                        loaded: dict[str, Departure] | None = None) -> list[Aggregate]:

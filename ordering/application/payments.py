@@ -36,8 +36,9 @@ class PaymentCommands(CommandRunner):
             if not payment.capture(self.clock(), ctx.as_event_data()):
                 return payment, []
             order = self._load(payment.order_id, None)
-            order.register_capture(payment.as_order_ref(), self.clock(), ctx.as_event_data())
-            return payment, [payment, order]
+            released = self._confirming(order, lambda: order.register_capture(
+                payment.as_order_ref(), self.clock(), ctx.as_event_data()))
+            return payment, [payment, order, *released]
 
         return self._retrying(unit, payment_id)
 

@@ -13,7 +13,6 @@ from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProto
 from ordering.application.base import CommandRunner
 from ordering.application.context import CommandContext
 from ordering.domain.errors import InvalidRequest, OrderNotFound, VersionNotFound
-from ordering.domain.inventory import NoAvailability, by_journey
 from ordering.domain.order import LineAddition, Order, new_order_code, order_uuid
 from ordering.domain.policy import MAX_EXPIRE_AHEAD
 from ordering.domain.reserving import OfferConfiguration, check_currency, plan_lines
@@ -56,7 +55,8 @@ class SalesCommands(CommandRunner):
         return self._change(order_id, ctx, lambda order: order.update(changes, ctx.as_event_data()))
 
     def confirm_order(self, order_id: str, ctx: CommandContext) -> Order:
-        return self._change(order_id, ctx, lambda o: o.confirm(self.clock(), ctx.as_event_data()))
+        return self._change(order_id, ctx, lambda o: self._confirming(
+            o, lambda: o.confirm(self.clock(), ctx.as_event_data())))
 
     def fail_order(self, order_id: str, ctx: CommandContext, line_ids: list[str] | None) -> Order:
         return self._change(order_id, ctx, lambda o: o.fail(line_ids, self.clock(), ctx.as_event_data()))
@@ -96,16 +96,6 @@ class SalesCommands(CommandRunner):
             return Reservation(order, additions), [order, *departures]
 
         return self._retrying(unit, "new order" if order_id is None else order_id)
-
-    def _hold_seats(self, order_code: str, additions: list[LineAddition]) -> list[Aggregate]:
-        departures: list[Aggregate] = []
-        for journey_id, reservations in by_journey(r for a in additions for r in a.reservations).items():
-            departure = self._departure(journey_id)
-            if departure is None:
-                raise NoAvailability(f"{journey_id} has no seats to reserve")
-            departure.hold(order_code, reservations)
-            departures.append(departure)
-        return departures
 
     def _new_order(self, ctx: CommandContext, now: datetime, currency: str | None = None,
                    expire_at: datetime | None = None, contact_info: dict[str, Any] | None = None,

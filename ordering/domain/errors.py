@@ -77,6 +77,16 @@ class NothingToFail(Conflict):
     title = "Nothing to fail"
 
 
+class ChangeNotAllowed(Conflict):
+    code = "CHANGE_NOT_ALLOWED"
+    title = "Change not allowed"
+
+
+class RefundExceedsPaid(Conflict):
+    code = "REFUND_EXCEEDS_PAID"
+    title = "More than was paid"
+
+
 class ConcurrentModification(Conflict):
     code = "CONCURRENT_MODIFICATION"
     title = "Order was changed concurrently"

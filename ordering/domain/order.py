@@ -19,14 +19,11 @@ from ordering.domain.errors import (
     OrderEmpty,
     OrderNotBalanced,
     OrderNotDraft,
+    RefundExceedsPaid,
 )
 from ordering.domain.legacy import reservations_from, travellers_from, upcast_content
 from ordering.domain.money import ZERO
-from ordering.domain.order_state import (
-    CONFIRMED,
-    DRAFT,
-    OrderState,
-)
+from ordering.domain.order_state import CONFIRMED, DRAFT, REPLACED, OrderState
 from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
 
 ORDER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -193,8 +190,29 @@ class Order(Aggregate, OrderState):
     def register_capture(self, payment_ref: PaymentRef, now: datetime, context: Context) -> None:
         """A captured payment counts on the balance; at 0.00 the order confirms in the same save."""
         self._payment_captured(payment_ref=payment_ref, at=now, context=context)
-        if self.status == DRAFT and self.active_lines and self.balance == ZERO:
+        if self.confirms_now:
             self._confirmed(at=now, context=context)
+
+    def register_credit(self, credit_ref: PaymentRef, reason: str, now: datetime, context: Context) -> None:
+        """Pay back what the customer is owed, never more than was captured; at 0.00 the order
+        confirms in the same save."""
+        if credit_ref.amount > self.creditable:
+            raise RefundExceedsPaid(f"Order {self.code} has {self.creditable} captured and not yet "
+                                    f"credited, not {credit_ref.amount}")
+        self._payment_credited(payment_ref=credit_ref, reason=reason, at=now, context=context)
+        if self.confirms_now:
+            self._confirmed(at=now, context=context)
+
+    def replace_lines(self, replaced: list[dict[str, list[str]]], additions: list[LineAddition],
+                      fees: list[Fee], now: datetime, default_expire_at: datetime,
+                      context: Context) -> None:
+        """Replace active lines with new ones (already checked, with their fees); one event."""
+        self.refuse_if_locked()
+        self._lines_replaced(
+            replacements=replaced, lines=[a.line for a in additions],
+            travellers=[t for a in additions for t in a.travellers],
+            reservations=[r for a in additions for r in a.reservations], fees=fees,
+            expire_at=self.content_change_expiry(now, default_expire_at), context=context)
 
     def lock_for_payment(self, payment_id: str, now: datetime, context: Context) -> None:
         self.refuse_if_locked()
@@ -217,6 +235,8 @@ class Order(Aggregate, OrderState):
         self.lines = [line.with_status(CONFIRMED) if line.status == DRAFT else line for line in self.lines]
         # During apply() ``self.version`` is still the previous event's version.
         self.confirmed_versions[str(self.order_version)] = self.version + 1
+        released = {r.id for r in self.reservations_of_inactive_lines()}
+        self.reservations = [r for r in self.reservations if r.id not in released]
         self.last_confirmed_state = self._version_state()
 
     @event("OrderUpdated")
@@ -260,6 +280,26 @@ class Order(Aggregate, OrderState):
         self.payment_refs.append(payment_ref)
         self.has_unconfirmed_changes = True
         self.lock = None
+
+    @event("OrderLinesReplaced")
+    def _lines_replaced(self, replacements: list[dict[str, list[str]]], lines: list[OrderLine],
+                        travellers: list[Traveller], reservations: list[SeatReservation],
+                        fees: list[Fee], expire_at: datetime, context: Context) -> None:
+        self.begin_content_change(expire_at)
+        by = {old: tuple(r["replacedByOrderLineIds"])
+              for r in replacements for old in r["originalOrderLineIds"]}
+        self.lines = [replace(line, status=REPLACED, replaced_by_order_line_ids=by[line.id])
+                      if line.id in by else line for line in self.lines]
+        self.lines.extend(replace(line, version=self.order_version) for line in lines)
+        known = {t.id for t in self.travellers}
+        self.travellers.extend(t for t in travellers if t.id not in known)
+        self.reservations.extend(reservations)
+        self.fees.extend(replace(fee, version=self.order_version) for fee in fees)
+
+    @event("PaymentCredited")
+    def _payment_credited(self, payment_ref: PaymentRef, reason: str, at: datetime, context: Context) -> None:
+        self.payment_refs.append(payment_ref)
+        self.has_unconfirmed_changes = True
 
     @event("OrderLocked")
     def _locked(self, payment_id: str, at: datetime, context: Context) -> None:

@@ -21,7 +21,8 @@ ACTIVE_LINE_STATUSES = (DRAFT, CONFIRMED)
 CONTENT_FIELDS = ("lines", "travellers", "fees", "payment_refs", "reservations")
 VERSION_FIELDS = ("order_version", "status", "failed", "last_confirmed_at", "expire_at",
                   "expire_at_set_by_client")
-
+REPLACED = "REPLACED"
+CANCELLED = "CANCELLED"
 
 
 class OrderState:
@@ -74,6 +75,22 @@ class OrderState:
     @property
     def credited_amount(self) -> Decimal:
         return total(ref.credited for ref in self.payment_refs)
+
+    @property
+    def creditable(self) -> Decimal:
+        """What was captured and not yet credited: no credit may exceed it."""
+        return self.captured_amount - self.credited_amount
+
+    @property
+    def confirms_now(self) -> bool:
+        """A draft that money just balanced confirms in the same step (contract section 2)."""
+        return (self.status == DRAFT and self.balance == 0
+                and bool(self.active_lines or self.confirmed_versions))
+
+    def reservations_of_inactive_lines(self) -> list[SeatReservation]:
+        """Seats still held for replaced or cancelled lines: released at the next confirmation."""
+        active = {line.id for line in self.active_lines}
+        return [r for r in self.reservations if r.order_line_id not in active]
 
     @property
     def balance(self) -> Decimal:

@@ -8,8 +8,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from ordering.domain.errors import Conflict, InvalidRequest, NotFound
+from ordering.domain.errors import Conflict, InvalidRequest, NotFound, OrderNotDraft, RefundExceedsPaid
 from ordering.domain.order import Order
+from ordering.domain.order_state import DRAFT
 from ordering.domain.values import PaymentRef
 
 CREATED, CAPTURED, CANCELLED = "CREATED", "CAPTURED", "CANCELLED"
@@ -98,3 +99,20 @@ def check_payment_fits(order: Order, order_version: int, amount: Decimal, curren
         raise InvalidRequest(f"Order {order.code} has nothing to pay (balance {order.balance})", "amount")
     if amount != order.balance:
         raise InvalidRequest(f"amount must be the order's balance, {order.balance}", "amount")
+
+
+def check_credit_fits(order: Order, order_version: int, amount: Decimal, currency: str) -> None:
+    """A credit pays back exactly what a draft owes its customer, at the order's version."""
+    if order.status != DRAFT:
+        raise OrderNotDraft(f"Order {order.code} is {order.status}: only a draft is credited")
+    if order_version != order.order_version:
+        raise VersionMismatch(
+            f"Order {order.code} is at version {order.order_version}, not {order_version}")
+    order.refuse_if_locked()
+    if currency != order.currency:
+        raise InvalidRequest(f"the order is in {order.currency}", "currency")
+    if order.balance != -amount:
+        raise InvalidRequest(f"amount must be what the order owes, {-order.balance}", "amount")
+    if amount > order.creditable:
+        raise RefundExceedsPaid(f"Order {order.code} has {order.creditable} captured and not yet "
+                                f"credited, not {amount}")

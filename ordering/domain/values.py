@@ -256,12 +256,16 @@ class Fee:
 
 @dataclass(frozen=True)
 class PaymentRef:
-    payment_id: str
+    """A captured payment (``payment_id``) or a credit (``credit_id``) registered on the order;
+    ``captured_at`` is when it was registered. The amount is always positive."""
+
+    payment_id: str | None
     status: str
     amount: Decimal
     currency: str
     payment_type: str | None
     captured_at: datetime | None
+    credit_id: str | None = None
 
     @property
     def captured(self) -> Decimal:
@@ -272,14 +276,14 @@ class PaymentRef:
         return self.amount if self.status == "CREDITED" else ZERO
 
     def to_wire(self) -> Wire:
-        return {"paymentId": self.payment_id, "status": self.status, "amount": self.amount,
-                "currency": self.currency, "paymentType": self.payment_type,
+        return {"paymentId": self.payment_id, "creditId": self.credit_id, "status": self.status,
+                "amount": self.amount, "currency": self.currency, "paymentType": self.payment_type,
                 "capturedAt": self.captured_at}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> PaymentRef:
-        return cls(data["paymentId"], data["status"], Decimal(data["amount"]), data["currency"],
-                   data.get("paymentType"), data.get("capturedAt"))
+        return cls(data.get("paymentId"), data["status"], Decimal(data["amount"]), data["currency"],
+                   data.get("paymentType"), data.get("capturedAt"), data.get("creditId"))
 
 
 @dataclass(frozen=True)

@@ -95,11 +95,12 @@ class Fee(WireSchema):
 
 
 class PaymentRef(WireSchema):
-    paymentId = fields.String()
+    paymentId = fields.String(allow_none=True)
+    creditId = fields.String(allow_none=True)
     status = fields.String()
     amount = Money()
     currency = fields.String()
-    paymentType = fields.String()
+    paymentType = fields.String(allow_none=True)
     capturedAt = UtcDateTime(allow_none=True)
 
 

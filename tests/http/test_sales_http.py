@@ -121,15 +121,6 @@ def assert_field_refused(response: Any, field: str) -> None:
 
 
 @pytest.fixture
-def catalogue(client: FlaskClient, clock: FakeClock) -> Catalogue:
-    """The demo catalogue published, with its Bergen departure's seats set; offers by id."""
-    offers = demo_offers(clock.now)
-    assert publish(client, offers).status_code == 201
-    assert set_seats(client, BERGEN_DEPARTURE, {"seats": BERGEN_SEATS}).status_code == 200
-    return {o["id"]: o for o in offers}
-
-
-@pytest.fixture
 def pending(client: FlaskClient, catalogue: Catalogue) -> tuple[str, dict[str, Any]]:
     """An order with one Bergen line (899.00) and a created payment of it: (order id, payment)."""
     code = reserved(client, offer(BERGEN_OFFER, selectedTravellerIds=TRAVELLERS[:1]))["orderId"]
@@ -571,8 +562,8 @@ def test_capturing_confirms_the_order_and_is_idempotent(
     assert (order["totalAmount"], order["balance"]) == ("899.00", "0.00")
     assert order["lastConfirmedAt"] == "2026-11-22T10:05:00Z"
     assert [line["status"] for line in order["orderLines"]] == ["CONFIRMED"]
-    assert order["paymentRefs"] == [{"paymentId": payment["id"], "status": "CAPTURED", "amount": "899.00",
-                                     "currency": "NOK", "paymentType": "VISA",
+    assert order["paymentRefs"] == [{"paymentId": payment["id"], "creditId": None, "status": "CAPTURED",
+                                     "amount": "899.00", "currency": "NOK", "paymentType": "VISA",
                                      "capturedAt": "2026-11-22T10:05:00Z"}]
     before = events_recorded(flask_app)
     again = payment_action(client, payment["id"], "capture")

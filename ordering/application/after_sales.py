@@ -1,0 +1,134 @@
+"""After the sale: replacing order lines (update-order) and credits (contract section 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from ordering.application.base import CommandRunner
+from ordering.application.context import CommandContext
+from ordering.domain.changes import (
+    ReplaceConfiguration,
+    Replacement,
+    change_fees,
+    check_replaceable,
+    group_configurations,
+)
+from ordering.domain.credit import Credit, CreditNotFound
+from ordering.domain.inventory import Departure
+from ordering.domain.offer import Offer
+from ordering.domain.order import LineAddition, Order
+from ordering.domain.payment import check_credit_fits
+from ordering.domain.reserving import OfferNotFound, check_currency, plan_lines
+from ordering.domain.values import Conditions, OrderLine
+
+PRICE_DIFFERENCE = "price difference of a change refunded"
+
+
+@dataclass(frozen=True)
+class LineReplacement:
+    order: Order
+    replacements: list[Replacement]
+
+    @property
+    def additions(self) -> list[LineAddition]:
+        return [a for r in self.replacements for a in r.additions]
+
+
+class AfterSalesCommands(CommandRunner):
+    """Changing what was sold, and paying money back."""
+
+    def update_order_lines(self, ctx: CommandContext, order_id: str,
+                           configurations: list[ReplaceConfiguration],
+                           refund_price_difference: bool = False) -> LineReplacement:
+        """Replace lines with lines of other offers, holding the new seats at once; fees by the
+        replaced lines' conditions; a negative balance credited at once when asked."""
+        offers = {c.offer_id: self.get_offer(c.offer_id) for c in configurations}
+
+        def unit() -> tuple[LineReplacement, Sequence[Aggregate]]:
+            order = self._load(order_id, ctx.organisation_id)
+            order.refuse_if_locked()
+            now = self.clock()
+            replacements = self._plan(configurations, offers, now)
+            conditions = {line.id: self.conditions_of(line) for line in order.active_lines}
+            check_replaceable(order, replacements, conditions)
+            check_currency(order.currency, offers.values())
+            fees = [fee for r in replacements for fee in change_fees(
+                order, r, conditions, [str(uuid4()) for _ in range(len(r.original_ids) + 1)])]
+            loaded: dict[str, Departure] = {}
+            change = LineReplacement(order, replacements)
+            departures = self._hold_seats(order.code, change.additions, loaded)
+            order.replace_lines([{"originalOrderLineIds": list(r.original_ids),
+                                  "replacedByOrderLineIds": list(r.new_ids)} for r in replacements],
+                                change.additions, fees, now, now + self.policy.draft_ttl,
+                                ctx.as_event_data())
+            credited: list[Aggregate] = []
+            if refund_price_difference and order.balance < 0:
+                credit, released = self._credit(order, -order.balance, PRICE_DIFFERENCE, ctx, loaded)
+                credited = [credit, *released]
+            return change, unique([order, *departures, *credited])
+
+        return self._retrying(unit, order_id)
+
+    def _plan(self, configurations: list[ReplaceConfiguration], offers: dict[str, Offer],
+              now: datetime) -> list[Replacement]:
+        replacements = []
+        for originals, positions in group_configurations(configurations):
+            additions = tuple(
+                replace(addition, line=replace(addition.line, replaces_order_line_ids=originals))
+                for position in positions
+                for addition in plan_lines(offers[configurations[position].offer_id],
+                                           configurations[position].as_offer_configuration(),
+                                           now, position))
+            replacements.append(Replacement(originals, additions, f"offerConfigurations.{positions[0]}"))
+        return replacements
+
+    def conditions_of(self, line: OrderLine) -> Conditions:
+        """A line's own conditions; a line sold before they were recorded follows its offer's."""
+        if line.conditions is not None:
+            return line.conditions
+        try:
+            return self.get_offer(line.offer_id).conditions
+        except OfferNotFound:
+            return Conditions()
+
+    def credit_order(self, ctx: CommandContext, order_id: str, order_version: int, amount: Decimal,
+                     currency: str | None, reason: str) -> Credit:
+        """Pay back a negative balance; at 0.00 the order is confirmed in the same step."""
+        def unit() -> tuple[Credit, Sequence[Aggregate]]:
+            order = self._load(order_id, ctx.organisation_id)
+            check_credit_fits(order, order_version, amount, currency or order.currency)
+            credit, released = self._credit(order, amount, reason, ctx)
+            return credit, [order, credit, *released]
+
+        return self._retrying(unit, order_id)
+
+    def _credit(self, order: Order, amount: Decimal, reason: str, ctx: CommandContext,
+                loaded: dict[str, Departure] | None = None) -> tuple[Credit, list[Aggregate]]:
+        """A credit and the order's record of it; and the departures whose seats the
+        confirmation it brings released."""
+        now = self.clock()
+        credit = Credit(order.code, order.order_version, order.organisation_id, amount, order.currency,
+                        reason, now, ctx.as_event_data())
+        released = self._confirming(order, lambda: order.register_credit(
+            credit.as_order_ref(), reason, now, ctx.as_event_data()), loaded)
+        return credit, released
+
+    def get_credit(self, credit_id: str, organisation_id: int | None) -> Credit:
+        try:
+            credit = self._get(Credit, UUID(credit_id), credit_id, CreditNotFound)
+        except ValueError:
+            raise CreditNotFound(credit_id) from None
+        if organisation_id is not None and credit.organisation_id != organisation_id:
+            raise CreditNotFound(credit_id)
+        return credit
+
+
+def unique(aggregates: list[Aggregate]) -> list[Aggregate]:
+    """Each aggregate once (a departure may both hold and release seats in one change)."""
+    return list({aggregate.id: aggregate for aggregate in aggregates}.values())

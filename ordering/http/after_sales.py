@@ -1,0 +1,55 @@
+"""After-sales: replacing order lines and credits. Thin views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ordering.domain.changes import ReplaceConfiguration
+from ordering.domain.credit import Credit
+from ordering.http.after_sales_schemas import CreditIn, CreditOut, ReplaceOrderLinesIn, ReplaceOrderLinesOut
+from ordering.http.requests import caller, command_context, service
+
+blp = Blueprint("after_sales", __name__, url_prefix="/v1", description="Changing orders and credits")
+
+
+@blp.route("/update-order")
+class UpdateOrder(MethodView):
+    @blp.arguments(ReplaceOrderLinesIn, unknown="raise")
+    @blp.response(200, ReplaceOrderLinesOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Replace order lines with lines of other offers (one to one, one to many, many to one)"""
+        configurations = [ReplaceConfiguration(**c) for c in body["offer_configurations"]]
+        change = service().update_order_lines(command_context(require_sales_headers=True),
+                                              body["order_id"], configurations,
+                                              body["refund_price_difference"])
+        return {
+            "orderId": change.order.code,
+            "orderLineIds": [a.line.id for a in change.additions],
+            "reservationIds": [r.id for a in change.additions for r in a.reservations],
+            "replacedByOrderLineIds": [{"originalOrderLineIds": list(r.original_ids),
+                                        "replacedByOrderLineIds": list(r.new_ids)}
+                                       for r in change.replacements],
+        }
+
+
+@blp.route("/credits")
+class Credits(MethodView):
+    @blp.arguments(CreditIn, unknown="raise")
+    @blp.response(201, CreditOut)
+    def post(self, body: dict[str, Any]) -> tuple[Credit, int, dict[str, str]]:
+        """Pay back a negative balance; at 0.00 the order is confirmed"""
+        credit = service().credit_order(command_context(), body["order_id"], body["order_version"],
+                                        body["amount"], body.get("currency"), body["reason"])
+        return credit, 201, {"Location": url_for("after_sales.CreditById", credit_id=credit.credit_id)}
+
+
+@blp.route("/credits/<credit_id>")
+class CreditById(MethodView):
+    @blp.response(200, CreditOut)
+    def get(self, credit_id: str) -> Credit:
+        """One credit"""
+        return service().get_credit(credit_id, caller().organisation_id)

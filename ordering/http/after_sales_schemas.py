@@ -1,0 +1,64 @@
+"""Wire shapes of after-sales requests and answers: update-order and credits."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ordering.http.sales_schemas import SHORT_TEXT
+from ordering.representation.fields import Money, UtcDateTime
+from ordering.representation.order import CURRENCY
+
+ORDER_ID = fields.String(data_key="orderId", required=True, validate=validate.Length(min=1, max=20))
+
+
+class ReplaceConfigurationIn(Schema):
+    order_line_id = fields.String(data_key="orderLineId", required=True, validate=SHORT_TEXT)
+    offer_id = fields.String(data_key="offerId", required=True, validate=SHORT_TEXT)
+    selected_traveller_ids = fields.List(fields.String(validate=SHORT_TEXT), data_key="selectedTravellerIds",
+                                         validate=validate.Length(max=50))
+    selected_order_line_ids = fields.List(fields.String(validate=SHORT_TEXT),
+                                          data_key="selectedOrderLineIds",
+                                          validate=validate.Length(min=1, max=50))
+    selectable_product_ids = fields.List(fields.String(validate=SHORT_TEXT), data_key="selectableProductIds",
+                                         load_default=list, validate=validate.Length(max=20))
+    external_reference = fields.String(data_key="externalReference", allow_none=True,
+                                       validate=validate.Length(max=200))
+
+
+class ReplaceOrderLinesIn(Schema):
+    order_id = ORDER_ID
+    refund_price_difference = fields.Boolean(data_key="refundPriceDifference", load_default=False)
+    offer_configurations = fields.List(fields.Nested(ReplaceConfigurationIn), data_key="offerConfigurations",
+                                       required=True, validate=validate.Length(min=1, max=20))
+
+
+class ReplacedPair(Schema):
+    originalOrderLineIds = fields.List(fields.String())
+    replacedByOrderLineIds = fields.List(fields.String())
+
+
+class ReplaceOrderLinesOut(Schema):
+    orderId = fields.String()
+    orderLineIds = fields.List(fields.String())
+    reservationIds = fields.List(fields.String())
+    replacedByOrderLineIds = fields.List(fields.Nested(ReplacedPair))
+
+
+class CreditIn(Schema):
+    order_id = ORDER_ID
+    order_version = fields.Integer(data_key="orderVersion", required=True, strict=True,
+                                   validate=validate.Range(min=1, max=2**31 - 1))
+    amount = Money(required=True)
+    currency = CURRENCY
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class CreditOut(Schema):
+    id = fields.String(attribute="credit_id")
+    order_id = fields.String(data_key="orderId")
+    order_version = fields.Integer(data_key="orderVersion")
+    amount = Money()
+    currency = fields.String()
+    status = fields.String()
+    created_at = UtcDateTime(data_key="createdAt")
+    reason = fields.String()

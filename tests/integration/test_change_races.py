@@ -1,0 +1,87 @@
+"""Changes under concurrency, on both backends: two clients changing one line, a change racing
+its own expiry. One wins cleanly; seats always equal what the active lines hold."""
+
+from __future__ import annotations
+
+from ordering.application import OrderingApplication
+from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, TRAVELLERS, demo_offers
+from ordering.domain.changes import ReplaceConfiguration
+from ordering.domain.errors import DomainError
+from ordering.domain.reserving import OfferConfiguration
+from ordering.http.sales import load_offers
+from tests.builders import context_of, run_together
+from tests.conftest import FakeClock
+
+CTX = context_of(1)
+
+
+def sold_bergen_seat(application: OrderingApplication) -> tuple[str, str]:
+    application.publish_offers(load_offers(demo_offers(application.clock())))
+    application.set_capacity(BERGEN_DEPARTURE, 10)
+    reservation = application.reserve_offers(CTX, None, [OfferConfiguration(BERGEN_OFFER, TRAVELLERS[:1])])
+    code = reservation.order.code
+    order = application.get_order(code, 1)
+    payment = application.create_payment(CTX, code, 1, order.balance, "VISA")
+    application.capture_payment(payment.payment_id, CTX)
+    return code, reservation.additions[0].line.id
+
+
+def held_by_active_lines(application: OrderingApplication, code: str) -> int:
+    order = application.get_order(code, None)
+    active = {line.id for line in order.active_lines}
+    return sum(r.seats for r in order.reservations if r.order_line_id in active)
+
+
+def held_on_departure(application: OrderingApplication) -> int:
+    return application.availability(BERGEN_DEPARTURE)["reserved"]
+
+
+def test_two_clients_replacing_the_same_line_one_wins_and_the_seats_add_up(
+        application: OrderingApplication) -> None:
+    code, line = sold_bergen_seat(application)
+    outcomes: list[str] = []
+
+    def change() -> None:
+        try:
+            application.update_order_lines(
+                CTX, code, [ReplaceConfiguration(line, BERGEN_OFFER, TRAVELLERS[:1])])
+            outcomes.append("CHANGED")
+        except DomainError as error:
+            outcomes.append(error.code)
+
+    run_together(change, change)
+    assert sorted(outcomes)[0] == "CHANGED" and outcomes.count("CHANGED") == 1, outcomes
+    order = application.get_order(code, None)
+    assert [x.status for x in order.lines] == ["REPLACED", "DRAFT"]
+    assert held_on_departure(application) == 2  # the replaced line's seat until confirmation
+    assert held_by_active_lines(application, code) == 1
+
+
+def test_a_change_racing_its_own_expiry_either_pays_or_goes_back_with_its_seats(
+        application: OrderingApplication, clock: FakeClock) -> None:
+    code, line = sold_bergen_seat(application)
+    application.update_order_lines(CTX, code, [ReplaceConfiguration(line, BERGEN_OFFER, TRAVELLERS[:1])])
+    due = clock.advance(minutes=21)
+    balance = application.get_order(code, None).balance
+    outcomes: list[str] = []
+
+    def pay() -> None:
+        try:
+            application.create_payment(CTX, code, 2, balance, "VISA")
+            outcomes.append("PAYING")
+        except DomainError as error:
+            outcomes.append(error.code)
+
+    def expire() -> None:
+        outcomes.append("EXPIRED" if application.expire_order(code, due) else "NOT_DUE")
+
+    run_together(pay, expire)
+    order = application.get_order(code, None)
+    if order.order_version == 1:  # expiry won: back to version 1, the new seat given back
+        assert "EXPIRED" in outcomes and order.status == "CONFIRMED"
+        assert [x.id for x in order.active_lines] == [line]
+        assert held_on_departure(application) == 1
+    else:  # the payment won: the order is locked at version 2, both seats still held
+        assert "PAYING" in outcomes and order.locked
+        assert held_on_departure(application) == 2
+    assert held_by_active_lines(application, code) == 1
