@@ -20,7 +20,8 @@ from bench.stats import summary
 from ordering.bootstrap import Services
 from ordering.domain.inventory import Departure
 from ordering.domain.offer import Offer
-from ordering.domain.order import Order, new_order_code
+from ordering.domain.order import Order
+from ordering.domain.order_ids import new_order_code
 from ordering.domain.policy import utcnow
 from ordering.domain.reserving import OfferConfiguration, plan_lines
 from projections.orders import ORDER_TOPIC_PREFIX, micros

@@ -10,7 +10,8 @@ from bench.offers import TRAVELLERS, loaded, sale_offer
 from bench.stats import summary
 from ordering.application import OrderingApplication
 from ordering.domain.offer import Offer
-from ordering.domain.order import Order, new_order_code
+from ordering.domain.order import Order
+from ordering.domain.order_ids import new_order_code
 from ordering.domain.reserving import OfferConfiguration, plan_lines
 from ordering.domain.values import PaymentRef
 from ordering.settings import Settings

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from bench.offers import TRAVELLERS, OfferPool, journey_id
 from bench.rows import RowWriter
 from ordering.application import OrderingApplication
-from ordering.domain.order import ORDER_CODE_ALPHABET, ORDER_CODE_LENGTH, Order
+from ordering.domain.order import Order
+from ordering.domain.order_ids import ORDER_CODE_ALPHABET, ORDER_CODE_LENGTH
 from ordering.domain.reserving import OfferConfiguration, plan_lines
 from ordering.domain.values import PaymentRef
 from ordering.settings import Settings

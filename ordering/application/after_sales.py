@@ -15,13 +15,16 @@ from ordering.application.context import CommandContext
 from ordering.domain.changes import (
     ReplaceConfiguration,
     Replacement,
+    SupplementRequest,
     change_fees,
     check_replaceable,
     group_configurations,
+    lines_with_supplements,
 )
 from ordering.domain.credit import Credit, CreditNotFound
 from ordering.domain.inventory import Departure
 from ordering.domain.offer import Offer
+from ordering.domain.options import LineOptions, line_options
 from ordering.domain.order import LineAddition, Order
 from ordering.domain.payment import check_credit_fits
 from ordering.domain.reserving import OfferNotFound, check_currency, plan_lines
@@ -87,6 +90,31 @@ class AfterSalesCommands(CommandRunner):
                                            now, position))
             replacements.append(Replacement(originals, additions, f"offerConfigurations.{positions[0]}"))
         return replacements
+
+    def add_supplement_products(self, ctx: CommandContext, order_id: str,
+                                requests: list[SupplementRequest]) -> Order:
+        """Supplements (a bicycle, luggage) on existing lines: same line ids and seats, higher price."""
+        offers = {r.offer_id: self.get_offer(r.offer_id) for r in requests}
+
+        def add(order: Order) -> None:
+            now = self.clock()
+            order.add_supplements(lines_with_supplements(order, requests, offers), now,
+                                  now + self.policy.draft_ttl, ctx.as_event_data())
+
+        return self._change(order_id, ctx, add)
+
+    def change_options(self, order_id: str, organisation_id: int) -> tuple[Order, list[LineOptions]]:
+        """What may be done to each active line now, and at what cost."""
+        order = self._load(order_id, organisation_id)
+        return order, [line_options(order, line, self.conditions_of(line), self._supplements_of(line))
+                       for line in order.active_lines]
+
+    def _supplements_of(self, line: OrderLine) -> list[str]:
+        try:
+            offer = self.get_offer(line.offer_id)
+        except OfferNotFound:
+            return []
+        return [s["selectableId"] for s in offer.data.get("supplementProducts", [])]
 
     def conditions_of(self, line: OrderLine) -> Conditions:
         """A line's own conditions; a line sold before they were recorded follows its offer's."""

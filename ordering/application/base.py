@@ -32,7 +32,8 @@ from ordering.application.transcodings import register_value_transcodings
 from ordering.domain.errors import ConcurrentModification, OrderNotFound
 from ordering.domain.inventory import Departure, NoAvailability, by_journey, departure_uuid
 from ordering.domain.offer import Catalogue, Offer
-from ordering.domain.order import LineAddition, Order, is_order_code, order_uuid
+from ordering.domain.order import LineAddition, Order
+from ordering.domain.order_ids import is_order_code, order_uuid
 from ordering.domain.order_state import CONFIRMED
 from ordering.domain.payment import Payment, PaymentNotFound
 from ordering.domain.policy import OrderPolicy, utcnow

@@ -13,7 +13,8 @@ from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProto
 from ordering.application.base import CommandRunner
 from ordering.application.context import CommandContext
 from ordering.domain.errors import InvalidRequest, OrderNotFound, VersionNotFound
-from ordering.domain.order import LineAddition, Order, new_order_code, order_uuid
+from ordering.domain.order import LineAddition, Order
+from ordering.domain.order_ids import new_order_code, order_uuid
 from ordering.domain.policy import MAX_EXPIRE_AHEAD
 from ordering.domain.reserving import OfferConfiguration, check_currency, plan_lines
 

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ordering.domain.errors import ChangeNotAllowed, InvalidRequest
+from ordering.domain.offer import Offer
 from ordering.domain.order import LineAddition
 from ordering.domain.order_state import DRAFT, OrderState
 from ordering.domain.reserving import OfferConfiguration
-from ordering.domain.values import Conditions, Fee, OrderLine, Price
+from ordering.domain.values import Conditions, Fee, OrderLine, Price, Supplement
 
 CHANGE = "CHANGE"
 CHANGE_NON_REFUNDABLE = "CHANGE_NON_REFUNDABLE"
@@ -129,3 +130,40 @@ def group_configurations(configurations: Sequence[ReplaceConfiguration]
             raise InvalidRequest("configurations replacing the same line must select the same lines", where)
         known[1].append(position)
     return list(groups.values())
+
+
+@dataclass(frozen=True)
+class SupplementRequest:
+    """Add ``count`` of each ``selectable_id`` to the active line ``order_line_id``."""
+
+    order_line_id: str
+    offer_id: str
+    products: list[tuple[str, int]]
+
+
+def lines_with_supplements(order: OrderState, requests: Sequence[SupplementRequest],
+                           offers: Mapping[str, Offer]) -> list[OrderLine]:
+    """The lines as they will be with the supplements added (same ids and seats)."""
+    active = {line.id: line for line in order.active_lines}
+    changed: dict[str, OrderLine] = {}
+    for position, request in enumerate(requests):
+        where = f"offerConfigurations.{position}"
+        line = changed.get(request.order_line_id) or active.get(request.order_line_id)
+        if line is None:
+            raise InvalidRequest(f"{request.order_line_id} is not an active order line of {order.code}",
+                                 f"{where}.orderLineId")
+        if request.offer_id != line.offer_id:
+            raise InvalidRequest("supplements come from the offer the line was reserved from",
+                                 f"{where}.offerId")
+        added = [_supplement(offers[request.offer_id], selectable_id, count,
+                             f"{where}.selectedProductsConfiguration.{index}.selectableId")
+                 for index, (selectable_id, count) in enumerate(request.products)]
+        changed[line.id] = line.with_supplements(added)
+    return list(changed.values())
+
+
+def _supplement(offer: Offer, selectable_id: str, count: int, where: str) -> Supplement:
+    found = offer.supplement(selectable_id)
+    if found is None:
+        raise InvalidRequest(f"offer {offer.offer_id} has no supplement product {selectable_id}", where)
+    return Supplement.from_wire(found).times(count)

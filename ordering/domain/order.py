@@ -6,11 +6,10 @@ public command methods validate first and pass in everything (times included) th
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -23,12 +22,9 @@ from ordering.domain.errors import (
 )
 from ordering.domain.legacy import reservations_from, travellers_from, upcast_content
 from ordering.domain.money import ZERO
+from ordering.domain.order_ids import order_uuid
 from ordering.domain.order_state import CONFIRMED, DRAFT, REPLACED, OrderState
 from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
-
-ORDER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-ORDER_CODE_LENGTH = 8
-ORDER_ID_NAMESPACE = UUID("3f0b6f4e-2a55-4c55-9d1c-6a8d1c0e7a11")
 
 Context = dict[str, Any]
 
@@ -40,19 +36,6 @@ class LineAddition:
     line: OrderLine
     travellers: list[Traveller] = field(default_factory=list)
     reservations: list[SeatReservation] = field(default_factory=list)
-
-
-def new_order_code() -> str:
-    return "".join(secrets.choice(ORDER_CODE_ALPHABET) for _ in range(ORDER_CODE_LENGTH))
-
-
-def is_order_code(text: str) -> bool:
-    return len(text) == ORDER_CODE_LENGTH and all(c in ORDER_CODE_ALPHABET for c in text)
-
-
-def order_uuid(code: str) -> UUID:
-    """The event store keys aggregates by UUID; the public order id maps to one."""
-    return uuid5(ORDER_ID_NAMESPACE, code)
 
 
 class Order(Aggregate, OrderState):
@@ -203,6 +186,13 @@ class Order(Aggregate, OrderState):
         if self.confirms_now:
             self._confirmed(at=now, context=context)
 
+    def add_supplements(self, lines: list[OrderLine], now: datetime, default_expire_at: datetime,
+                        context: Context) -> None:
+        """The lines with supplement products added (checked already); one event."""
+        self.refuse_if_locked()
+        self._supplements_added(lines=lines, expire_at=self.content_change_expiry(now, default_expire_at),
+                                context=context)
+
     def replace_lines(self, replaced: list[dict[str, list[str]]], additions: list[LineAddition],
                       fees: list[Fee], now: datetime, default_expire_at: datetime,
                       context: Context) -> None:
@@ -295,6 +285,12 @@ class Order(Aggregate, OrderState):
         self.travellers.extend(t for t in travellers if t.id not in known)
         self.reservations.extend(reservations)
         self.fees.extend(replace(fee, version=self.order_version) for fee in fees)
+
+    @event("SupplementProductsAdded")
+    def _supplements_added(self, lines: list[OrderLine], expire_at: datetime, context: Context) -> None:
+        self.begin_content_change(expire_at)
+        changed = {line.id: replace(line, version=self.order_version) for line in lines}
+        self.lines = [changed.get(line.id, line) for line in self.lines]
 
     @event("PaymentCredited")
     def _payment_credited(self, payment_ref: PaymentRef, reason: str, at: datetime, context: Context) -> None:

@@ -7,7 +7,7 @@ these types existed, which stored exactly that form as plain dicts, are read bac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -77,20 +77,28 @@ class FareProduct:
 
 @dataclass(frozen=True)
 class Supplement:
+    """A supplement product on a line; ``price`` is the total for ``count``."""
+
     selectable_id: str
     price: Price
     name: str | None = None
     supplement_product_type: str | None = None
+    count: int = 1
 
     def to_wire(self) -> Wire:
         return _without_none({"selectableId": self.selectable_id, "name": self.name,
                               "supplementProductType": self.supplement_product_type,
-                              "price": self.price.to_wire()}, "name", "supplementProductType")
+                              "count": self.count, "price": self.price.to_wire()},
+                             "name", "supplementProductType")
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Supplement:
         return cls(data["selectableId"], Price.from_wire(data["price"]), data.get("name"),
-                   data.get("supplementProductType"))
+                   data.get("supplementProductType"), int(data.get("count") or 1))
+
+    def times(self, count: int) -> Supplement:
+        """``count`` of this supplement (one unit's price times ``count``)."""
+        return replace(self, price=self.price.times(count), count=count)
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,13 @@ class OrderLine:
 
     def with_status(self, status: str) -> OrderLine:
         return replace(self, status=status)
+
+    def with_supplements(self, added: Sequence[Supplement]) -> OrderLine:
+        """The same line (id, seats) with more supplement products, its price grown by theirs."""
+        price = self.price
+        for supplement in added:
+            price = price.plus(supplement.price)
+        return replace(self, supplement_products=(*self.supplement_products, *added), price=price)
 
     def to_wire(self) -> Wire:
         return {

@@ -8,9 +8,18 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ordering.domain.changes import ReplaceConfiguration
+from ordering.domain.changes import ReplaceConfiguration, SupplementRequest
 from ordering.domain.credit import Credit
-from ordering.http.after_sales_schemas import CreditIn, CreditOut, ReplaceOrderLinesIn, ReplaceOrderLinesOut
+from ordering.http.after_sales_schemas import (
+    ChangeOptionsOut,
+    ChangeOptionsQuery,
+    CreditIn,
+    CreditOut,
+    ReplaceOrderLinesIn,
+    ReplaceOrderLinesOut,
+    SupplementProductsIn,
+    SupplementProductsOut,
+)
 from ordering.http.requests import caller, command_context, service
 
 blp = Blueprint("after_sales", __name__, url_prefix="/v1", description="Changing orders and credits")
@@ -53,3 +62,27 @@ class CreditById(MethodView):
     def get(self, credit_id: str) -> Credit:
         """One credit"""
         return service().get_credit(credit_id, caller().organisation_id)
+
+
+@blp.route("/update-order/supplement-products")
+class SupplementProducts(MethodView):
+    @blp.arguments(SupplementProductsIn, unknown="raise")
+    @blp.response(200, SupplementProductsOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Add supplement products (a bicycle, luggage) to existing lines"""
+        requests = [SupplementRequest(c["order_line_id"], c["offer_id"],
+                                      [(p["selectable_id"], p["count"]) for p in c["products"]])
+                    for c in body["offer_configurations"]]
+        order = service().add_supplement_products(command_context(require_sales_headers=True),
+                                                  body["order_id"], requests)
+        return {"orderId": order.code, "orderLineIds": list(dict.fromkeys(r.order_line_id for r in requests))}
+
+
+@blp.route("/change-options")
+class ChangeOptions(MethodView):
+    @blp.arguments(ChangeOptionsQuery, location="query", unknown="raise")
+    @blp.response(200, ChangeOptionsOut)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """What may be done to each active line of an order now, and at what cost"""
+        order, options = service().change_options(query["order_id"], caller().organisation_id)
+        return {"orderId": order.code, "orderVersion": order.order_version, "orderLineOptions": options}

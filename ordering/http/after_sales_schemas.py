@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from ordering.http.sales_schemas import SHORT_TEXT
 from ordering.representation.fields import Money, UtcDateTime
-from ordering.representation.order import CURRENCY
+from ordering.representation.order import CURRENCY, Price
 
 ORDER_ID = fields.String(data_key="orderId", required=True, validate=validate.Length(min=1, max=20))
 
@@ -62,3 +62,51 @@ class CreditOut(Schema):
     status = fields.String()
     created_at = UtcDateTime(data_key="createdAt")
     reason = fields.String()
+
+
+class ProductConfigurationIn(Schema):
+    selectable_id = fields.String(data_key="selectableId", required=True, validate=SHORT_TEXT)
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=9))
+
+
+class SupplementConfigurationIn(Schema):
+    order_line_id = fields.String(data_key="orderLineId", required=True, validate=SHORT_TEXT)
+    offer_id = fields.String(data_key="offerId", required=True, validate=SHORT_TEXT)
+    products = fields.List(fields.Nested(ProductConfigurationIn), data_key="selectedProductsConfiguration",
+                           required=True, validate=validate.Length(min=1, max=20))
+
+
+class SupplementProductsIn(Schema):
+    order_id = ORDER_ID
+    offer_configurations = fields.List(fields.Nested(SupplementConfigurationIn),
+                                       data_key="offerConfigurations", required=True,
+                                       validate=validate.Length(min=1, max=20))
+
+
+class SupplementProductsOut(Schema):
+    orderId = fields.String()
+    orderLineIds = fields.List(fields.String())
+
+
+class ChangeOptionsQuery(Schema):
+    order_id = fields.String(data_key="orderId", required=True, validate=validate.Length(min=1, max=20))
+
+
+class OptionOut(Schema):
+    type = fields.String(validate=validate.OneOf(["REPLACE", "ADD_SUPPLEMENT", "REFUND", "CANCEL"]))
+    allowed = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    fee = fields.Nested(Price, allow_none=True)
+    selectableIds = fields.List(fields.String(), attribute="selectable_ids")
+
+
+class LineOptionsOut(Schema):
+    orderLineId = fields.String(attribute="line.id")
+    status = fields.String(attribute="line.status")
+    options = fields.List(fields.Nested(OptionOut))
+
+
+class ChangeOptionsOut(Schema):
+    orderId = fields.String()
+    orderVersion = fields.Integer()
+    orderLineOptions = fields.List(fields.Nested(LineOptionsOut))

@@ -32,7 +32,7 @@ class FareProductRef(Reference):
     selectableId = fields.String(validate=validate.Length(max=200))
 
 
-class Price(Schema):
+class Price(WireSchema):
     amount = Money(required=True)
     currency = fields.String(load_default="NOK", validate=validate.Regexp(
         r"^[A-Z]{3}$", error="must be an ISO 4217 code"))
@@ -53,6 +53,7 @@ class Supplement(Schema):
     selectableId = fields.String(required=True, validate=validate.Length(min=1, max=200))
     name = fields.String(validate=validate.Length(max=200))
     supplementProductType = fields.String(validate=validate.Length(max=100))
+    count = fields.Integer(dump_only=True)
     price = fields.Nested(Price, required=True)
 
 

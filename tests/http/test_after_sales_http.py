@@ -14,6 +14,7 @@ from ordering.demo_catalogue import (
     DRAMMEN_OFFER,
     LILLEHAMMER_GROUP_OFFER,
     TRAVELLERS,
+    TRONDHEIM_OFFER,
 )
 from tests.conftest import auth_headers
 from tests.http.test_orders_http import assert_problem
@@ -189,3 +190,68 @@ def test_one_line_becomes_many_and_many_become_one(client: FlaskClient, catalogu
     order = get_order(client, code)
     assert [x["status"] for x in order["orderLines"]] == ["REPLACED", "REPLACED", "REPLACED", "DRAFT"]
     assert fees(order).count(("CHANGE", "50.00")) == 2  # one per confirmed Bergen line replaced
+
+
+def add_supplements(client: FlaskClient, code: str, *configurations: dict[str, Any]) -> Any:
+    return client.post("/v1/update-order/supplement-products", headers=HEADERS,
+                       json={"orderId": code, "offerConfigurations": list(configurations)})
+
+
+def bicycle(line: str, count: int = 1, selectable_id: str = "bike1") -> dict[str, Any]:
+    return {"orderLineId": line, "offerId": TRONDHEIM_OFFER,
+            "selectedProductsConfiguration": [{"selectableId": selectable_id, "count": count}]}
+
+
+def test_a_bicycle_added_after_the_sale_keeps_the_line_and_grows_its_price(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    code, line = sold(client, TRONDHEIM_OFFER)  # 649.00
+    response = add_supplements(client, code, bicycle(line, count=2))
+    assert response.status_code == 200, response.json
+    assert response.json == {"orderId": code, "orderLineIds": [line]}
+    order = get_order(client, code)
+    (changed,) = order["orderLines"]
+    assert (changed["id"], changed["version"], changed["status"]) == (line, 2, "CONFIRMED")
+    assert changed["price"] == {"amount": "949.00", "currency": "NOK", "taxAmount": "101.68"}
+    assert changed["supplementProducts"] == [{
+        "selectableId": "bike1", "name": "Bicycle", "supplementProductType": "BICYCLE", "count": 2,
+        "price": {"amount": "300.00", "currency": "NOK", "taxAmount": "32.14"}}]
+    assert (order["version"], order["status"], order["balance"]) == (2, "DRAFT", "300.00")
+    assert "SupplementProductsAdded" in trail_types(client, code)
+    pay_in_full(client, code)
+    assert get_order(client, code, version=1)["orderLines"][0]["price"]["amount"] == "649.00"
+
+
+def test_a_supplement_the_offer_lacks_or_a_count_out_of_range_is_refused(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    code, line = sold(client, TRONDHEIM_OFFER)
+    for count in (0, 10):
+        assert_problem(add_supplements(client, code, bicycle(line, count)), 400, "VALIDATION_FAILED",
+                       "offerConfigurations.0.selectedProductsConfiguration.0.count")
+    assert_problem(add_supplements(client, code, bicycle(line, selectable_id="ski")), 400,
+                   "VALIDATION_FAILED", "offerConfigurations.0.selectedProductsConfiguration.0.selectableId")
+    wrong_offer = {**bicycle(line), "offerId": BERGEN_OFFER}
+    assert_problem(add_supplements(client, code, wrong_offer), 400, "VALIDATION_FAILED",
+                   "offerConfigurations.0.offerId")
+    assert get_order(client, code)["version"] == 1
+
+
+def test_change_options_tell_what_each_active_line_may_undergo_and_at_what_cost(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    code, _ = sold(client, BERGEN_OFFER)
+    answer = client.get(f"/v1/change-options?orderId={code}", headers=HEADERS)
+    assert answer.status_code == 200, answer.json
+    (line,) = answer.json["orderLineOptions"]
+    options = {o["type"]: o for o in line["options"]}
+    assert (answer.json["orderVersion"], line["status"], list(options)) == (
+        1, "CONFIRMED", ["REPLACE", "ADD_SUPPLEMENT", "REFUND", "CANCEL"])
+    assert (options["REPLACE"]["allowed"], options["REPLACE"]["fee"]["amount"]) == (True, "50.00")
+    supplement = options["ADD_SUPPLEMENT"]
+    assert (supplement["allowed"], supplement["reason"]) == (False, "NO_SUPPLEMENTS")
+    assert (options["REFUND"]["allowed"], options["REFUND"]["fee"]["amount"]) == (True, "100.00")
+    assert (options["CANCEL"]["allowed"], options["CANCEL"]["fee"]["amount"]) == (True, "899.00")
+    drammen, _ = sold(client, DRAMMEN_OFFER)
+    (line,) = client.get(f"/v1/change-options?orderId={drammen}", headers=HEADERS).json["orderLineOptions"]
+    reasons = {o["type"]: o.get("reason") for o in line["options"]}
+    assert (reasons["REPLACE"], reasons["REFUND"]) == ("NOT_CHANGEABLE", "NOT_REFUNDABLE")
+    assert_problem(client.get("/v1/change-options?orderId=ZZZZZZZZ", headers=HEADERS), 404, "ORDER_NOT_FOUND")
+    assert_problem(client.get("/v1/change-options", headers=HEADERS), 400, "VALIDATION_FAILED", "orderId")
