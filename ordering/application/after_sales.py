@@ -55,7 +55,7 @@ class AfterSalesCommands(CommandRunner):
 
         def unit() -> tuple[LineReplacement, Sequence[Aggregate]]:
             order = self._load(order_id, ctx.organisation_id)
-            order.refuse_if_locked()
+            order.refuse_content_change()
             now = self.clock()
             replacements = self._plan(configurations, offers, now)
             conditions = {line.id: self.conditions_of(line) for line in order.active_lines}

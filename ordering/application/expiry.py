@@ -13,6 +13,7 @@ from eventsourcing.persistence import (
 from ordering.application.base import CommandRunner
 from ordering.application.context import system_context
 from ordering.domain.inventory import Departure
+from ordering.domain.order_state import SCRAPPED
 
 EXPIRY_ACTOR = "order-expiry-scheduler"
 
@@ -49,7 +50,9 @@ class ExpiryCommands(CommandRunner):
         ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
         payment_id = order.lock.payment_id if order.lock else None
         scrapped = order.unconfirmed_reservations()
-        if not order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data()):
+        outcome = order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data())
+        if outcome is None:
             return False, []
         payment = self._cancelled_payment(payment_id, "LOCK_TIMED_OUT", ctx)
-        return True, [order, *self._release_seats(scrapped, "ORDER_EXPIRED", departures), *payment]
+        released = self._release_seats(scrapped, "ORDER_EXPIRED", departures) if outcome == SCRAPPED else []
+        return True, [order, *released, *payment]

@@ -15,6 +15,7 @@ from ordering.application.context import CommandContext
 from ordering.domain.errors import InvalidRequest, OrderNotFound, VersionNotFound
 from ordering.domain.order import LineAddition, Order
 from ordering.domain.order_ids import new_order_code, order_uuid
+from ordering.domain.order_state import SCRAPPED
 from ordering.domain.policy import MAX_EXPIRE_AHEAD
 from ordering.domain.reserving import OfferConfiguration, check_currency, plan_lines
 
@@ -59,6 +60,11 @@ class SalesCommands(CommandRunner):
         return self._change(order_id, ctx, lambda o: self._confirming(
             o, lambda: o.confirm(self.clock(), ctx.as_event_data())))
 
+    def confirm_order_lines(self, order_id: str, ctx: CommandContext, line_ids: list[str] | None) -> Order:
+        """A third party confirmed lines; with none left waiting a paid draft confirms."""
+        return self._change(order_id, ctx, lambda o: self._confirming(
+            o, lambda: o.confirm_lines(line_ids, self.clock(), ctx.as_event_data())))
+
     def fail_order(self, order_id: str, ctx: CommandContext, line_ids: list[str] | None) -> Order:
         return self._change(order_id, ctx, lambda o: o.fail(line_ids, self.clock(), ctx.as_event_data()))
 
@@ -66,8 +72,8 @@ class SalesCommands(CommandRunner):
         """Scrap unconfirmed changes now and give back the seats they held."""
         def reset(order: Order) -> list[Aggregate]:
             scrapped = order.unconfirmed_reservations()
-            if not order.reset(self.clock(), ctx.as_event_data()):
-                return []
+            if order.reset(self.clock(), ctx.as_event_data()) != SCRAPPED:
+                return []  # nothing to scrap, or a paid order waiting for confirmation failed
             return self._release_seats(scrapped, "ORDER_RESET")
 
         return self._change(order_id, ctx, reset)

@@ -77,6 +77,11 @@ class NothingToFail(Conflict):
     title = "Nothing to fail"
 
 
+class ExternalConfirmationPending(Conflict):
+    code = "EXTERNAL_CONFIRMATION_PENDING"
+    title = "Waiting for external confirmation"
+
+
 class ChangeNotAllowed(Conflict):
     code = "CHANGE_NOT_ALLOWED"
     title = "Change not allowed"

@@ -14,6 +14,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ordering.domain.errors import (
+    ExternalConfirmationPending,
+    InvalidRequest,
     NothingToFail,
     OrderEmpty,
     OrderNotBalanced,
@@ -23,7 +25,15 @@ from ordering.domain.errors import (
 from ordering.domain.legacy import reservations_from, travellers_from, upcast_content
 from ordering.domain.money import ZERO
 from ordering.domain.order_ids import order_uuid
-from ordering.domain.order_state import CONFIRMED, DRAFT, REPLACED, OrderState
+from ordering.domain.order_state import (
+    CONFIRMED,
+    DRAFT,
+    FAILED,
+    PENDING,
+    REPLACED,
+    SCRAPPED,
+    OrderState,
+)
 from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
 
 Context = dict[str, Any]
@@ -120,11 +130,30 @@ class Order(Aggregate, OrderState):
         self.refuse_if_locked()
         if self.status != DRAFT:
             raise OrderNotDraft(f"Order {self.code} is already {self.status}")
-        if not self.active_lines:
+        if not self.active_lines and not self.confirmed_versions:
             raise OrderEmpty(f"Order {self.code} has no active order lines")
         if self.balance != ZERO:
             raise OrderNotBalanced(f"Order {self.code} has balance {self.balance}, not 0.00")
+        if self.pending_lines:
+            raise ExternalConfirmationPending(f"Order {self.code} waits for external confirmation")
         self._confirmed(at=now, context=context)
+
+    def confirm_lines(self, order_line_ids: list[str] | None, now: datetime, context: Context) -> bool:
+        """A third party confirmed these lines (default: every one waiting): ``SUCCESS``. With none
+        left waiting, a paid draft confirms in the same step. False: nothing was waiting."""
+        self.refuse_if_locked()
+        waiting = [line.id for line in self.active_lines if line.external_confirmation == PENDING]
+        if order_line_ids is None and not waiting:
+            return False
+        chosen = waiting if order_line_ids is None else order_line_ids
+        not_waiting = [line_id for line_id in chosen if line_id not in waiting]
+        if not_waiting:
+            raise InvalidRequest("Not order lines waiting for external confirmation: "
+                                 f"{', '.join(not_waiting)}", "orderLineIds")
+        self._lines_confirmed(order_line_ids=list(chosen), at=now, context=context)
+        if self.confirms_now:
+            self._confirmed(at=now, context=context)
+        return True
 
     def fail(self, order_line_ids: list[str] | None, now: datetime, context: Context) -> bool:
         """Mark pending lines as failed and the paid order CONFIRMED+failed. False when it is
@@ -142,28 +171,38 @@ class Order(Aggregate, OrderState):
         self._failed(order_line_ids=line_ids, at=now, context=context)
         return True
 
-    def reset(self, now: datetime, context: Context) -> bool:
-        """Scrap unconfirmed changes now. False (no event) when there is nothing to scrap."""
+    def reset(self, now: datetime, context: Context) -> str | None:
+        """Scrap unconfirmed changes now (``SCRAPPED``); a paid order waiting for external
+        confirmation is never scrapped: it fails (``FAILED``). None: nothing to scrap."""
         self.refuse_if_locked()
         if not self.has_unconfirmed_changes:
-            return False
+            return None
+        if self.awaiting_external_confirmation:
+            return self._fail_waiting(now, context)
         self._reset(at=now, reverted=self._what_a_revert_scraps(), context=context)
-        return True
+        return SCRAPPED
 
-    def expire(self, now: datetime, lock_deadline: datetime, context: Context) -> bool:
-        """Expire when due; a timed-out lock is lifted first. False when not due."""
+    def expire(self, now: datetime, lock_deadline: datetime, context: Context) -> str | None:
+        """Expire when due (a timed-out lock is lifted first): ``SCRAPPED``, or ``FAILED`` for a
+        paid order waiting for external confirmation. None: not due."""
         if not self.is_due_to_expire(now, lock_deadline):
-            return False
+            return None
         if self.lock is not None:
             self._unlocked(payment_id=self.lock.payment_id, reason="LOCK_TIMED_OUT", at=now,
                            context=context)
+        if self.awaiting_external_confirmation:
+            return self._fail_waiting(now, context)
         self._expired(at=now, reverted=self._what_a_revert_scraps(), context=context)
-        return True
+        return SCRAPPED
+
+    def _fail_waiting(self, now: datetime, context: Context) -> str:
+        self._failed(order_line_ids=[line.id for line in self.pending_lines], at=now, context=context)
+        return FAILED
 
     def add_lines(self, additions: list[LineAddition], now: datetime, default_expire_at: datetime,
                   context: Context) -> None:
         """Reserve offers into the order: one ``OrderLineAdded`` per line."""
-        self.refuse_if_locked()
+        self.refuse_content_change()
         expire_at = self.content_change_expiry(now, default_expire_at)
         for addition in additions:
             self._line_added(line=addition.line, travellers=addition.travellers,
@@ -189,7 +228,7 @@ class Order(Aggregate, OrderState):
     def add_supplements(self, lines: list[OrderLine], now: datetime, default_expire_at: datetime,
                         context: Context) -> None:
         """The lines with supplement products added (checked already); one event."""
-        self.refuse_if_locked()
+        self.refuse_content_change()
         self._supplements_added(lines=lines, expire_at=self.content_change_expiry(now, default_expire_at),
                                 context=context)
 
@@ -197,7 +236,7 @@ class Order(Aggregate, OrderState):
                       fees: list[Fee], now: datetime, default_expire_at: datetime,
                       context: Context) -> None:
         """Replace active lines with new ones (already checked, with their fees); one event."""
-        self.refuse_if_locked()
+        self.refuse_content_change()
         self._lines_replaced(
             replacements=replaced, lines=[a.line for a in additions],
             travellers=[t for a in additions for t in a.travellers],
@@ -270,6 +309,11 @@ class Order(Aggregate, OrderState):
         self.payment_refs.append(payment_ref)
         self.has_unconfirmed_changes = True
         self.lock = None
+
+    @event("OrderLinesConfirmed")
+    def _lines_confirmed(self, order_line_ids: list[str], at: datetime, context: Context) -> None:
+        self.lines = [replace(line, external_confirmation="SUCCESS") if line.id in order_line_ids
+                      else line for line in self.lines]
 
     @event("OrderLinesReplaced")
     def _lines_replaced(self, replacements: list[dict[str, list[str]]], lines: list[OrderLine],

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ordering.domain.errors import InvalidRequest, OrderLocked
+from ordering.domain.errors import ExternalConfirmationPending, InvalidRequest, OrderLocked
 from ordering.domain.money import total
 from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
 
@@ -23,6 +23,8 @@ VERSION_FIELDS = ("order_version", "status", "failed", "last_confirmed_at", "exp
                   "expire_at_set_by_client")
 REPLACED = "REPLACED"
 CANCELLED = "CANCELLED"
+PENDING = "PENDING"  # a line's external confirmation, awaited from a third party
+SCRAPPED, FAILED = "SCRAPPED", "FAILED"  # what a reset or an expiry did
 
 
 class OrderState:
@@ -56,7 +58,15 @@ class OrderState:
     def pending_lines(self) -> list[OrderLine]:
         """Active draft lines still waiting for a third party's confirmation."""
         return [line for line in self.active_lines
-                if line.status == DRAFT and line.external_confirmation == "PENDING"]
+                if line.status == DRAFT and line.external_confirmation == PENDING]
+
+    @property
+    def awaiting_external_confirmation(self) -> bool:
+        """A draft paid in this version whose pending lines a third party has yet to confirm:
+        its content may not change, and it fails rather than being scrapped."""
+        kept = set(self.last_confirmed_state["payment_refs"])
+        paid_now = any(ref.status == "CAPTURED" and ref not in kept for ref in self.payment_refs)
+        return self.status == DRAFT and bool(self.pending_lines) and paid_now
 
     @property
     def total_amount(self) -> Decimal:
@@ -84,7 +94,7 @@ class OrderState:
     @property
     def confirms_now(self) -> bool:
         """A draft that money just balanced confirms in the same step (contract section 2)."""
-        return (self.status == DRAFT and self.balance == 0
+        return (self.status == DRAFT and self.balance == 0 and not self.pending_lines
                 and bool(self.active_lines or self.confirmed_versions))
 
     def reservations_of_inactive_lines(self) -> list[SeatReservation]:
@@ -163,3 +173,9 @@ class OrderState:
             raise InvalidRequest(f"Not order lines waiting for external confirmation: "
                                  f"{', '.join(not_pending)}", "orderLineIds")
         return list(order_line_ids)
+
+    def refuse_content_change(self) -> None:
+        self.refuse_if_locked()
+        if self.awaiting_external_confirmation:
+            raise ExternalConfirmationPending(f"Order {self.code} is paid and waits for external "
+                                              "confirmation: only confirm, fail, reset or expiry apply")

@@ -30,6 +30,8 @@ class UpdateOrderIn(Schema):
 
 
 class FailOrderIn(Schema):
+    """The lines to fail (``fail``) or to mark confirmed (``orderlines/confirm``)."""
+
     order_line_ids = fields.List(
         fields.String(validate=validate.Length(max=64)),
         data_key="orderLineIds",

@@ -106,6 +106,15 @@ class FailOrder(MethodView):
         return service().fail_order(order_id, command_context(), body.get("order_line_ids"))
 
 
+@blp.route("/<order_id>/orderlines/confirm")
+class ConfirmOrderLines(MethodView):
+    @blp.arguments(FailOrderIn, unknown="raise")
+    @blp.response(200, OrderOut)
+    def post(self, body: dict[str, Any], order_id: str) -> Order:
+        """A third party confirmed order lines (default: every PENDING one): SUCCESS"""
+        return service().confirm_order_lines(order_id, command_context(), body.get("order_line_ids"))
+
+
 @blp.route("/<order_id>/events")
 class OrderEvents(MethodView):
     @blp.response(200, OrderTrail)
