@@ -4,11 +4,21 @@ its own expiry. One wins cleanly; seats always equal what the active lines hold.
 from __future__ import annotations
 
 from ordering.application import OrderingApplication
-from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, TRAVELLERS, demo_offers
+from ordering.bootstrap import Services
+from ordering.demo_catalogue import (
+    BERGEN_DEPARTURE,
+    BERGEN_LATER_DEPARTURE,
+    BERGEN_MINIPRIS_OFFER,
+    BERGEN_OFFER,
+    TRAVELLERS,
+    demo_offers,
+)
 from ordering.domain.changes import ReplaceConfiguration
 from ordering.domain.errors import DomainError
 from ordering.domain.reserving import OfferConfiguration
 from ordering.http.sales import load_offers
+from projections import maintenance
+from projections.search import parse_query
 from tests.builders import context_of, run_together
 from tests.conftest import FakeClock
 
@@ -85,3 +95,18 @@ def test_a_change_racing_its_own_expiry_either_pays_or_goes_back_with_its_seats(
         assert "PAYING" in outcomes and order.locked
         assert held_on_departure(application) == 2
     assert held_by_active_lines(application, code) == 1
+
+
+def test_after_a_change_the_read_model_matches_the_events_and_replaced_lines_stop_matching(
+        services: Services) -> None:
+    application = services.application
+    code, line = sold_bergen_seat(application)
+    cheaper = ReplaceConfiguration(line, BERGEN_MINIPRIS_OFFER, TRAVELLERS[:1])
+    application.update_order_lines(CTX, code, [cheaper], refund_price_difference=True)
+    on_bergen = parse_query({"datedServiceJourneyId": [BERGEN_DEPARTURE]})
+    on_later = parse_query({"datedServiceJourneyId": [BERGEN_LATER_DEPARTURE]})
+    assert services.read_model.search(1, on_bergen)["items"] == []
+    assert [o["id"] for o in services.read_model.search(1, on_later)["items"]] == [code]
+    assert maintenance.verify(services.read_model, lambda _: None) == 0
+    maintenance.rebuild(services.read_model, lambda *_: None)
+    assert maintenance.verify(services.read_model, lambda _: None) == 0
