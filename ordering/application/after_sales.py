@@ -51,6 +51,7 @@ class AfterSalesCommands(CommandRunner):
                            refund_price_difference: bool = False) -> LineReplacement:
         """Replace lines with lines of other offers, holding the new seats at once; fees by the
         replaced lines' conditions; a negative balance credited at once when asked."""
+        self._load(order_id, ctx.organisation_id).refuse_content_change()  # before any offer lookup
         offers = {c.offer_id: self.get_offer(c.offer_id) for c in configurations}
 
         def unit() -> tuple[LineReplacement, Sequence[Aggregate]]:
@@ -94,9 +95,11 @@ class AfterSalesCommands(CommandRunner):
     def add_supplement_products(self, ctx: CommandContext, order_id: str,
                                 requests: list[SupplementRequest]) -> Order:
         """Supplements (a bicycle, luggage) on existing lines: same line ids and seats, higher price."""
+        self._load(order_id, ctx.organisation_id).refuse_content_change()  # before any offer lookup
         offers = {r.offer_id: self.get_offer(r.offer_id) for r in requests}
 
         def add(order: Order) -> None:
+            order.refuse_content_change()
             now = self.clock()
             order.add_supplements(lines_with_supplements(order, requests, offers), now,
                                   now + self.policy.draft_ttl, ctx.as_event_data())

@@ -49,10 +49,13 @@ class ExpiryCommands(CommandRunner):
         order = self._load(order_id, None)
         ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
         payment_id = order.lock.payment_id if order.lock else None
-        scrapped = order.unconfirmed_reservations()
+        scrapped, replaced = order.unconfirmed_reservations(), order.reservations_of_inactive_lines()
         outcome = order.expire(now, now - self.policy.lock_timeout, ctx.as_event_data())
         if outcome is None:
             return False, []
         payment = self._cancelled_payment(payment_id, "LOCK_TIMED_OUT", ctx)
-        released = self._release_seats(scrapped, "ORDER_EXPIRED", departures) if outcome == SCRAPPED else []
+        if outcome == SCRAPPED:
+            released = self._release_seats(scrapped, "ORDER_EXPIRED", departures)
+        else:  # a paid order waiting for confirmation failed: confirmed, its replaced seats go
+            released = self._release_seats(replaced, "ORDER_LINES_CHANGED", departures)
         return True, [order, *released, *payment]

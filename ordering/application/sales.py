@@ -15,7 +15,7 @@ from ordering.application.context import CommandContext
 from ordering.domain.errors import InvalidRequest, OrderNotFound, VersionNotFound
 from ordering.domain.order import LineAddition, Order
 from ordering.domain.order_ids import new_order_code, order_uuid
-from ordering.domain.order_state import SCRAPPED
+from ordering.domain.order_state import FAILED, SCRAPPED
 from ordering.domain.policy import MAX_EXPIRE_AHEAD
 from ordering.domain.reserving import OfferConfiguration, check_currency, plan_lines
 
@@ -66,15 +66,19 @@ class SalesCommands(CommandRunner):
             o, lambda: o.confirm_lines(line_ids, self.clock(), ctx.as_event_data())))
 
     def fail_order(self, order_id: str, ctx: CommandContext, line_ids: list[str] | None) -> Order:
-        return self._change(order_id, ctx, lambda o: o.fail(line_ids, self.clock(), ctx.as_event_data()))
+        return self._change(order_id, ctx, lambda o: self._confirming(
+            o, lambda: o.fail(line_ids, self.clock(), ctx.as_event_data())))
 
     def reset_order(self, order_id: str, ctx: CommandContext) -> Order:
         """Scrap unconfirmed changes now and give back the seats they held."""
         def reset(order: Order) -> list[Aggregate]:
-            scrapped = order.unconfirmed_reservations()
-            if order.reset(self.clock(), ctx.as_event_data()) != SCRAPPED:
-                return []  # nothing to scrap, or a paid order waiting for confirmation failed
-            return self._release_seats(scrapped, "ORDER_RESET")
+            scrapped, replaced = order.unconfirmed_reservations(), order.reservations_of_inactive_lines()
+            outcome = order.reset(self.clock(), ctx.as_event_data())
+            if outcome == SCRAPPED:
+                return self._release_seats(scrapped, "ORDER_RESET")
+            if outcome == FAILED:  # a paid order waiting for confirmation: confirmed as failed
+                return self._release_seats(replaced, "ORDER_LINES_CHANGED")
+            return []
 
         return self._change(order_id, ctx, reset)
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ordering.domain.errors import ChangeNotAllowed, InvalidRequest
+from ordering.domain.money import ZERO
 from ordering.domain.offer import Offer
 from ordering.domain.order import LineAddition
 from ordering.domain.order_state import DRAFT, OrderState
@@ -83,7 +84,7 @@ def change_fees(order: OrderState, replacement: Replacement, conditions: Mapping
     old = _sum(line.price for line in confirmed)
     new = _sum(addition.line.price for addition in replacement.additions)
     if new.amount < old.amount and any(not conditions[line.id].refundable for line in confirmed):
-        kept = Price(old.amount - new.amount, old.currency, old.tax_amount - new.tax_amount)
+        kept = Price(old.amount - new.amount, old.currency, max(old.tax_amount - new.tax_amount, ZERO))
         fees.append(Fee(next(ids), CHANGE_NON_REFUNDABLE, kept, "price difference kept: not refundable",
                         tuple(line.id for line in confirmed)))
     return fees
@@ -122,11 +123,11 @@ def group_configurations(configurations: Sequence[ReplaceConfiguration]
     groups: dict[str, tuple[tuple[str, ...], list[int]]] = {}
     for position, config in enumerate(configurations):
         where = f"offerConfigurations.{position}.selectedOrderLineIds"
-        originals = tuple(config.selected_order_line_ids or (config.order_line_id,))
+        originals = tuple(dict.fromkeys(config.selected_order_line_ids or (config.order_line_id,)))
         if config.order_line_id not in originals:
             raise InvalidRequest("selectedOrderLineIds must include orderLineId", where)
         known = groups.setdefault(config.order_line_id, (originals, []))
-        if known[0] != originals:
+        if set(known[0]) != set(originals):  # the same lines, in whatever order
             raise InvalidRequest("configurations replacing the same line must select the same lines", where)
         known[1].append(position)
     return list(groups.values())

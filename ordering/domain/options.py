@@ -28,7 +28,8 @@ class LineOptions:
 def line_options(order: OrderState, line: OrderLine, conditions: Conditions,
                  supplements: list[str]) -> LineOptions:
     confirmed = {kept.id: kept for kept in order.last_confirmed_state["lines"]}.get(line.id)
-    locked = "LOCKED" if order.locked else None
+    # A paid version waiting for external confirmation takes no content change until confirmed.
+    locked = "LOCKED" if order.locked else ("NOT_CONFIRMED" if order.awaiting_external_confirmation else None)
     return LineOptions(line, (
         _replace(line, conditions, confirmed, locked),
         _add_supplement(supplements, locked),

@@ -143,17 +143,16 @@ class Order(Aggregate, OrderState):
         left waiting, a paid draft confirms in the same step. False: nothing was waiting."""
         self.refuse_if_locked()
         waiting = [line.id for line in self.active_lines if line.external_confirmation == PENDING]
-        if order_line_ids is None and not waiting:
-            return False
-        chosen = waiting if order_line_ids is None else order_line_ids
+        chosen = waiting if order_line_ids is None else list(dict.fromkeys(order_line_ids))
         not_waiting = [line_id for line_id in chosen if line_id not in waiting]
         if not_waiting:
             raise InvalidRequest("Not order lines waiting for external confirmation: "
                                  f"{', '.join(not_waiting)}", "orderLineIds")
-        self._lines_confirmed(order_line_ids=list(chosen), at=now, context=context)
+        if chosen:
+            self._lines_confirmed(order_line_ids=chosen, at=now, context=context)
         if self.confirms_now:
             self._confirmed(at=now, context=context)
-        return True
+        return bool(chosen) or self.status == CONFIRMED
 
     def fail(self, order_line_ids: list[str] | None, now: datetime, context: Context) -> bool:
         """Mark pending lines as failed and the paid order CONFIRMED+failed. False when it is

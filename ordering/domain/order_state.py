@@ -65,8 +65,8 @@ class OrderState:
         """A draft paid in this version whose pending lines a third party has yet to confirm:
         its content may not change, and it fails rather than being scrapped."""
         kept = set(self.last_confirmed_state["payment_refs"])
-        paid_now = any(ref.status == "CAPTURED" and ref not in kept for ref in self.payment_refs)
-        return self.status == DRAFT and bool(self.pending_lines) and paid_now
+        money_now = any(ref not in kept for ref in self.payment_refs)  # captured or credited
+        return self.status == DRAFT and bool(self.pending_lines) and money_now
 
     @property
     def total_amount(self) -> Decimal:

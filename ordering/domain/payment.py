@@ -108,9 +108,11 @@ def check_credit_fits(order: Order, order_version: int, amount: Decimal, currenc
     if order_version != order.order_version:
         raise VersionMismatch(
             f"Order {order.code} is at version {order.order_version}, not {order_version}")
-    order.refuse_if_locked()
+    order.refuse_content_change()
     if currency != order.currency:
         raise InvalidRequest(f"the order is in {order.currency}", "currency")
+    if amount <= 0:
+        raise InvalidRequest("a credit must be more than 0.00", "amount")
     if order.balance != -amount:
         raise InvalidRequest(f"amount must be what the order owes, {-order.balance}", "amount")
     if amount > order.creditable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ordering.http.sales_schemas import SHORT_TEXT
-from ordering.representation.fields import Money, UtcDateTime
+from ordering.representation.fields import Money, UtcDateTime, strict_boolean
 from ordering.representation.order import CURRENCY, Price
 
 ORDER_ID = fields.String(data_key="orderId", required=True, validate=validate.Length(min=1, max=20))
@@ -27,7 +27,7 @@ class ReplaceConfigurationIn(Schema):
 
 class ReplaceOrderLinesIn(Schema):
     order_id = ORDER_ID
-    refund_price_difference = fields.Boolean(data_key="refundPriceDifference", load_default=False)
+    refund_price_difference = strict_boolean(data_key="refundPriceDifference", load_default=False)
     offer_configurations = fields.List(fields.Nested(ReplaceConfigurationIn), data_key="offerConfigurations",
                                        required=True, validate=validate.Length(min=1, max=20))
 

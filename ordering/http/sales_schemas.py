@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ordering.domain.offer import RESERVING_REQUIREMENTS
-from ordering.representation.fields import Money, UtcDateTime
+from ordering.representation.fields import Money, UtcDateTime, strict_boolean
 from ordering.representation.order import CURRENCY, FareProductRef, Leg, Price, Reference, Supplement
 
 SHORT_TEXT = validate.Length(min=1, max=200)
@@ -41,18 +41,18 @@ class OfferSchema(Schema):
     salesPackageRef = fields.Nested(Reference, required=True)
     fareProducts = fields.List(fields.Nested(FareProductRef), load_default=list,
                                validate=validate.Length(max=20))
-    groupProduct = fields.Boolean(load_default=False)
+    groupProduct = strict_boolean(load_default=False)
     pricingBasis = fields.String(load_default="PER_PERSON",
                                  validate=validate.OneOf(["PER_PERSON", "PER_GROUP", "PER_OFFER"]))
     price = fields.Nested(Price, required=True)
     travellerMapping = fields.List(fields.Nested(TravellerMapping), required=True,
                                    validate=validate.Length(min=1, max=10))
     legs = fields.List(fields.Nested(OfferLeg), load_default=list, validate=validate.Length(max=10))
-    refundable = fields.Boolean(load_default=True)
-    changeable = fields.Boolean(load_default=True)
+    refundable = strict_boolean(load_default=True)
+    changeable = strict_boolean(load_default=True)
     changeFee = fields.Nested(Price, load_default=None, allow_none=True)
     refundFee = fields.Nested(Price, load_default=None, allow_none=True)
-    externalConfirmationRequired = fields.Boolean(load_default=False)
+    externalConfirmationRequired = strict_boolean(load_default=False)
     supplementProducts = fields.List(fields.Nested(Supplement), load_default=list,
                                      validate=validate.Length(max=20))
 

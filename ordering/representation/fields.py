@@ -74,3 +74,8 @@ def _identifier(key: str) -> None:
 def _bounded_text(text: str | None) -> None:
     if text is not None and len(text) > 500:
         raise ValidationError("may be at most 500 characters")
+
+
+def strict_boolean(**kwargs: Any) -> fields.Boolean:
+    """Only JSON ``true``/``false``: not "yes", 1 or "on" (a value of the wrong type is a 400)."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)

@@ -155,6 +155,8 @@ def test_a_line_that_may_not_change_and_a_bad_request_change_nothing(
     no_headers = client.post("/v1/update-order", json={"orderId": code, "offerConfigurations": [
         replacing(line, BERGEN_OFFER)]}, headers={"Authorization": HEADERS["Authorization"]})
     assert_problem(no_headers, 400, "VALIDATION_FAILED", "Entur-POS")
+    assert_problem(update(client, code, replacing(line, BERGEN_OFFER), refundPriceDifference="yes"), 400,
+                   "VALIDATION_FAILED", "refundPriceDifference")
     assert events_recorded(flask_app) == before
     assert get_order(client, code)["version"] == 1
 

@@ -8,18 +8,26 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ordering.demo_catalogue import DRAMMEN_OFFER, TRAVELLERS
+from ordering.demo_catalogue import (
+    BERGEN_MINIPRIS_OFFER,
+    BERGEN_OFFER,
+    BERGEN_PREMIUM_OFFER,
+    DRAMMEN_OFFER,
+    TRAVELLERS,
+)
 from tests.conftest import FakeClock
 from tests.http.test_orders_http import assert_problem
 from tests.http.test_sales_http import (
     HEADERS,
     Catalogue,
+    availability,
     get_order,
     offer,
     pay_in_full,
     publish,
     reserve,
     reserved,
+    seats,
     trail_types,
     variant,
 )
@@ -96,3 +104,58 @@ def test_a_paid_waiting_order_fails_when_it_expires(
     order = get_order(client, code)
     assert (order["status"], order["failed"], order["totalAmount"]) == ("CONFIRMED", True, "129.00")
     assert "OrderExpired" not in trail_types(client, code) and "OrderFailed" in trail_types(client, code)
+
+
+def changed_to_a_waiting_line(client: FlaskClient, catalogue: Catalogue, cheaper_or_dearer: str,
+                              **extra: Any) -> tuple[str, Any]:
+    """A sold Bergen seat changed to a line (no seat) a third party must confirm."""
+    waiting = variant(catalogue[cheaper_or_dearer], externalConfirmationRequired=True)
+    assert publish(client, waiting).status_code == 201
+    answer = reserved(client, offer(BERGEN_OFFER, selectedTravellerIds=TRAVELLERS[:1]))
+    code, line = answer["orderId"], answer["orderLineIds"][0]
+    pay_in_full(client, code)
+    changed = client.post("/v1/update-order", headers=HEADERS, json={
+        "orderId": code, "offerConfigurations": [{"orderLineId": line, "offerId": waiting["id"],
+                                                  "selectedTravellerIds": TRAVELLERS[:1]}], **extra})
+    assert changed.status_code == 200, changed.json
+    return code, changed.json
+
+
+@pytest.mark.parametrize("ending", ["reset", "fail"])
+def test_a_changed_order_that_fails_gives_the_replaced_line_s_seat_back(
+        client: FlaskClient, catalogue: Catalogue, ending: str) -> None:
+    code, _ = changed_to_a_waiting_line(client, catalogue, BERGEN_PREMIUM_OFFER)
+    assert availability(client) == seats(1)
+    pay_in_full(client, code)  # the difference is paid; the new line still waits
+    assert get_order(client, code)["status"] == "DRAFT"
+    answer = client.post(f"/v1/orders/{code}/{ending}", headers=HEADERS, json={})
+    assert (answer.json["status"], answer.json["failed"]) == ("CONFIRMED", True)
+    assert availability(client) == seats(0) and answer.json["reservations"] == []
+
+
+def test_money_credited_to_a_waiting_order_stays_on_record_when_it_is_reset(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    code, _ = changed_to_a_waiting_line(client, catalogue, BERGEN_MINIPRIS_OFFER, refundPriceDifference=True)
+    waiting = get_order(client, code)
+    assert (waiting["status"], waiting["balance"]) == ("DRAFT", "0.00")
+    assert [ref["status"] for ref in waiting["paymentRefs"]] == ["CAPTURED", "CREDITED"]
+    reset = client.post(f"/v1/orders/{code}/reset", headers=HEADERS).json
+    assert (reset["status"], reset["failed"], reset["version"]) == ("CONFIRMED", True, 2)
+    assert [ref["status"] for ref in reset["paymentRefs"]] == ["CAPTURED", "CREDITED"]
+    zero = client.post("/v1/credits", headers=HEADERS, json={
+        "orderId": code, "orderVersion": 2, "amount": "0.00", "reason": "nothing"})
+    assert_problem(zero, 409, "ORDER_NOT_DRAFT")
+
+
+def test_a_credit_of_nothing_is_refused(client: FlaskClient, confirmed_by_others: str) -> None:
+    code = reserved(client, offer(DRAMMEN_OFFER, selectedTravellerIds=TRAVELLERS[:1]))["orderId"]
+    zero = client.post("/v1/credits", headers=HEADERS, json={
+        "orderId": code, "orderVersion": 1, "amount": "0.00", "reason": "nothing"})
+    assert_problem(zero, 400, "VALIDATION_FAILED", "amount")
+
+
+def test_nothing_waiting_and_a_balanced_draft_confirms_on_orderlines_confirm(
+        client: FlaskClient, confirmed_by_others: str) -> None:
+    code = reserved(client, offer(confirmed_by_others, selectedTravellerIds=TRAVELLERS[:1]))["orderId"]
+    assert confirm_lines(client, code, {"orderLineIds": []}).json["status"] == "DRAFT"
+    assert trail_types(client, code)[-1] == "OrderLineAdded"  # an empty list records nothing
