@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
@@ -151,13 +151,7 @@ class AfterSalesCommands(CommandRunner):
         return credit, released
 
     def get_credit(self, credit_id: str, organisation_id: int | None) -> Credit:
-        try:
-            credit = self._get(Credit, UUID(credit_id), credit_id, CreditNotFound)
-        except ValueError:
-            raise CreditNotFound(credit_id) from None
-        if organisation_id is not None and credit.organisation_id != organisation_id:
-            raise CreditNotFound(credit_id)
-        return credit
+        return self._get_owned(Credit, credit_id, CreditNotFound, organisation_id)
 
 
 def unique(aggregates: list[Aggregate]) -> list[Aggregate]:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -42,8 +42,13 @@ from ordering.domain.values import SeatReservation
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+OwnedT = TypeVar("OwnedT", bound="Owned")
 Unit = Callable[[], tuple[T, Sequence[Aggregate]]]
 RETRY_BACKOFF_SECONDS = 0.005
+
+
+class Owned(Protocol):
+    organisation_id: int
 
 
 @dataclass(frozen=True)
@@ -208,13 +213,18 @@ class CommandRunner(Application[UUID]):
         return departures
 
     def get_payment(self, payment_id: str, organisation_id: int | None) -> Payment:
+        return self._get_owned(Payment, payment_id, PaymentNotFound, organisation_id)
+
+    def _get_owned(self, kind: type[OwnedT], public_id: str, not_found: Callable[[str], Exception],
+                   organisation_id: int | None) -> OwnedT:
+        """An aggregate by its UUID text, seen only by its own organisation (None: any)."""
         try:
-            payment = self._get(Payment, UUID(payment_id), payment_id, PaymentNotFound)
+            found = self._get(kind, UUID(public_id), public_id, not_found)
         except ValueError:
-            raise PaymentNotFound(payment_id) from None
-        if organisation_id is not None and payment.organisation_id != organisation_id:
-            raise PaymentNotFound(payment_id)
-        return payment
+            raise not_found(public_id) from None
+        if organisation_id is not None and found.organisation_id != organisation_id:
+            raise not_found(public_id)
+        return found
 
     def _cancelled_payment(self, payment_id: str | None, reason: str,
                            ctx: CommandContext) -> list[Aggregate]:

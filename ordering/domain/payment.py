@@ -89,12 +89,9 @@ class VersionMismatch(Conflict):
 
 def check_payment_fits(order: Order, order_version: int, amount: Decimal, currency: str) -> None:
     """A payment must be for the order's current version and exactly its balance."""
-    if order_version != order.order_version:
-        raise VersionMismatch(
-            f"Order {order.code} is at version {order.order_version}, not {order_version}")
+    _check_version(order, order_version)
     order.refuse_if_locked()
-    if currency != order.currency:
-        raise InvalidRequest(f"the order is in {order.currency}", "currency")
+    _check_currency(order, currency)
     if order.balance <= 0:
         raise InvalidRequest(f"Order {order.code} has nothing to pay (balance {order.balance})", "amount")
     if amount != order.balance:
@@ -105,12 +102,9 @@ def check_credit_fits(order: Order, order_version: int, amount: Decimal, currenc
     """A credit pays back exactly what a draft owes its customer, at the order's version."""
     if order.status != DRAFT:
         raise OrderNotDraft(f"Order {order.code} is {order.status}: only a draft is credited")
-    if order_version != order.order_version:
-        raise VersionMismatch(
-            f"Order {order.code} is at version {order.order_version}, not {order_version}")
+    _check_version(order, order_version)
     order.refuse_content_change()
-    if currency != order.currency:
-        raise InvalidRequest(f"the order is in {order.currency}", "currency")
+    _check_currency(order, currency)
     if amount <= 0:
         raise InvalidRequest("a credit must be more than 0.00", "amount")
     if order.balance != -amount:
@@ -118,3 +112,13 @@ def check_credit_fits(order: Order, order_version: int, amount: Decimal, currenc
     if amount > order.creditable:
         raise RefundExceedsPaid(f"Order {order.code} has {order.creditable} captured and not yet "
                                 f"credited, not {amount}")
+
+
+def _check_version(order: Order, order_version: int) -> None:
+    if order_version != order.order_version:
+        raise VersionMismatch(f"Order {order.code} is at version {order.order_version}, not {order_version}")
+
+
+def _check_currency(order: Order, currency: str) -> None:
+    if currency != order.currency:
+        raise InvalidRequest(f"the order is in {order.currency}", "currency")
