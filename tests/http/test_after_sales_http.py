@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ordering.demo_catalogue import (
+    BERGEN_DEPARTURE,
     BERGEN_MINIPRIS_OFFER,
     BERGEN_OFFER,
     BERGEN_PREMIUM_OFFER,
@@ -28,6 +29,7 @@ from tests.http.test_sales_http import (
     pay_in_full,
     reserved,
     seats,
+    set_seats,
     trail_types,
 )
 
@@ -257,3 +259,13 @@ def test_change_options_tell_what_each_active_line_may_undergo_and_at_what_cost(
     assert (reasons["REPLACE"], reasons["REFUND"]) == ("NOT_CHANGEABLE", "NOT_REFUNDABLE")
     assert_problem(client.get("/v1/change-options?orderId=ZZZZZZZZ", headers=HEADERS), 404, "ORDER_NOT_FOUND")
     assert_problem(client.get("/v1/change-options", headers=HEADERS), 400, "VALIDATION_FAILED", "orderId")
+
+
+def test_a_replacement_without_seats_changes_nothing(
+        flask_app: Flask, client: FlaskClient, catalogue: Catalogue) -> None:
+    code, line = sold(client, BERGEN_OFFER)
+    assert set_seats(client, BERGEN_DEPARTURE, {"seats": 1}).status_code == 200  # the one seat is sold
+    before = events_recorded(flask_app)
+    assert_problem(update(client, code, replacing(line, BERGEN_OFFER)), 409, "NO_AVAILABILITY")
+    assert events_recorded(flask_app) == before
+    assert (get_order(client, code)["version"], availability(client)) == (1, seats(1, capacity=1))
