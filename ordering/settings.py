@@ -85,6 +85,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         policy=OrderPolicy(
             draft_ttl=_minutes(environ, "ORDER_DRAFT_TTL_MINUTES", 20),
             lock_timeout=_minutes(environ, "ORDER_LOCK_TIMEOUT_MINUTES", 10),
+            refund_option_ttl=_minutes(environ, "REFUND_OPTION_TTL_MINUTES", 15),
             default_currency=environ.get("ORDER_DEFAULT_CURRENCY", "NOK"),
         ),
         jwt_secret=environ.get("JWT_SECRET") or None,

@@ -1,4 +1,5 @@
-"""After the sale: replacing order lines (update-order) and credits (contract section 6)."""
+"""After the sale: replacing order lines (update-order), supplements, fees, cancelled lines and
+credits (contract section 6)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from ordering.domain.options import LineOptions, line_options
 from ordering.domain.order import LineAddition, Order
 from ordering.domain.payment import check_credit_fits
 from ordering.domain.reserving import OfferNotFound, check_currency, plan_lines
-from ordering.domain.values import Conditions, OrderLine
+from ordering.domain.values import Conditions, Fee, OrderLine
 
 PRICE_DIFFERENCE = "price difference of a change refunded"
 
@@ -149,6 +150,33 @@ class AfterSalesCommands(CommandRunner):
         released = self._confirming(order, lambda: order.register_credit(
             credit.as_order_ref(), reason, now, ctx.as_event_data()), loaded)
         return credit, released
+
+    def add_fee(self, ctx: CommandContext, order_id: str, fee: Fee, order_version: int | None) -> Fee:
+        """A fee the client adds; on a confirmed order it opens version N+1."""
+        def add(order: Order) -> None:
+            now = self.clock()
+            order.add_fee(fee, order_version, now, now + self.policy.draft_ttl, ctx.as_event_data())
+
+        order = self._change(order_id, ctx, add)
+        return next(added for added in order.fees if added.id == fee.id)
+
+    def remove_fee(self, ctx: CommandContext, order_id: str, fee_id: str) -> Order:
+        """Remove an unconfirmed fee the client added."""
+        def remove(order: Order) -> None:
+            now = self.clock()
+            order.remove_fee(fee_id, now, now + self.policy.draft_ttl, ctx.as_event_data())
+
+        return self._change(order_id, ctx, remove)
+
+    def cancel_order_lines(self, ctx: CommandContext, order_id: str, order_line_ids: list[str],
+                           reason: str) -> Order:
+        """Remove travellers without a refund; the seats are released at the next confirmation."""
+        def cancel(order: Order) -> None:
+            now = self.clock()
+            order.cancel_lines(order_line_ids, reason, [str(uuid4()) for _ in order_line_ids], now,
+                               now + self.policy.draft_ttl, ctx.as_event_data())
+
+        return self._change(order_id, ctx, cancel)
 
     def get_credit(self, credit_id: str, organisation_id: int | None) -> Credit:
         return self._get_owned(Credit, credit_id, CreditNotFound, organisation_id)

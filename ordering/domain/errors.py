@@ -98,3 +98,39 @@ class ConcurrentModification(Conflict):
 
     def __init__(self, order_id: str) -> None:
         super().__init__(f"Order {order_id} kept changing under this request; try again")
+
+
+class VersionMismatch(Conflict):
+    code = "VERSION_MISMATCH"
+    title = "Order version mismatch"
+
+
+class OrderNotConfirmed(Conflict):
+    code = "ORDER_NOT_CONFIRMED"
+    title = "Order is not confirmed"
+
+
+class FeeNotFound(NotFound):
+    code = "FEE_NOT_FOUND"
+    title = "Fee not found"
+
+    def __init__(self, fee_id: str) -> None:
+        super().__init__(f"Fee {fee_id} was not found on the order")
+
+
+class FeeConfirmed(Conflict):
+    code = "FEE_CONFIRMED"
+    title = "Fee is part of a confirmed version"
+
+
+class RefundOptionNotFound(NotFound):
+    code = "REFUND_OPTION_NOT_FOUND"
+    title = "Refund option not found"
+
+    def __init__(self, option_id: str) -> None:
+        super().__init__(f"Refund option {option_id} was not found for this order version")
+
+
+class RefundOptionExpired(Conflict):
+    code = "REFUND_OPTION_EXPIRED"
+    title = "Refund option expired"

@@ -14,7 +14,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ordering.domain.errors import (
+    ChangeNotAllowed,
     ExternalConfirmationPending,
+    FeeConfirmed,
+    FeeNotFound,
     InvalidRequest,
     NothingToFail,
     OrderEmpty,
@@ -23,9 +26,10 @@ from ordering.domain.errors import (
     RefundExceedsPaid,
 )
 from ordering.domain.legacy import reservations_from, travellers_from, upcast_content
-from ordering.domain.money import ZERO
+from ordering.domain.money import ZERO, total
 from ordering.domain.order_ids import order_uuid
 from ordering.domain.order_state import (
+    CANCELLED,
     CONFIRMED,
     DRAFT,
     FAILED,
@@ -34,7 +38,15 @@ from ordering.domain.order_state import (
     SCRAPPED,
     OrderState,
 )
-from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
+from ordering.domain.values import (
+    MANUAL,
+    Fee,
+    Lock,
+    OrderLine,
+    PaymentRef,
+    SeatReservation,
+    Traveller,
+)
 
 Context = dict[str, Any]
 
@@ -242,6 +254,64 @@ class Order(Aggregate, OrderState):
             reservations=[r for a in additions for r in a.reservations], fees=fees,
             expire_at=self.content_change_expiry(now, default_expire_at), context=context)
 
+    def add_fee(self, fee: Fee, order_version: int | None, now: datetime, default_expire_at: datetime,
+                context: Context) -> None:
+        """A fee the client adds (checked types already); on a confirmed order it opens N+1."""
+        self.refuse_content_change()
+        self.check_version(order_version)
+        self.check_active_lines(fee.order_line_ids, "orderLineIds")
+        if fee.price.currency != self.currency:
+            raise InvalidRequest(f"the order is in {self.currency}", "price.currency")
+        self.refuse_negative_total(self.total_amount + fee.signed_price.amount, "price.amount")
+        self._fee_added(fee=replace(fee, by_client=True),
+                        expire_at=self.content_change_expiry(now, default_expire_at), context=context)
+
+    def remove_fee(self, fee_id: str, now: datetime, default_expire_at: datetime, context: Context) -> None:
+        """Remove a fee the client added since the last confirmation."""
+        self.refuse_content_change()
+        fee = next((fee for fee in self.fees if fee.id == fee_id), None)
+        if fee is None:
+            raise FeeNotFound(fee_id)
+        if any(kept.id == fee_id for kept in self.last_confirmed_state["fees"]):
+            raise FeeConfirmed(f"Fee {fee_id} is part of confirmed version "
+                               f"{self.last_confirmed_state['order_version']}")
+        if not fee.by_client:
+            raise ChangeNotAllowed(f"Fee {fee_id} ({fee.type}) was added by the service: reset the order "
+                                   "to scrap the change that added it")
+        self.refuse_negative_total(self.total_amount - fee.signed_price.amount, "feeId")
+        self._fee_removed(fee_id=fee_id, expire_at=self.content_change_expiry(now, default_expire_at),
+                          context=context)
+
+    def cancel_lines(self, order_line_ids: list[str], reason: str, fee_ids: list[str], now: datetime,
+                     default_expire_at: datetime, context: Context) -> None:
+        """Remove travellers without a refund: the lines become CANCELLED, and each that had been
+        confirmed leaves a MANUAL fee of its confirmed price, so no money is returned.
+        ``fee_ids`` holds a fresh id per line."""
+        self.refuse_content_change()
+        lines = self.check_active_lines(order_line_ids, "orderLineIds")
+        ids = iter(fee_ids)
+        fees = [Fee(next(ids), MANUAL, confirmed.price, reason, (line.id,))
+                for line in lines if (confirmed := self.confirmed_line(line.id)) is not None]
+        self._refuse_total_without(lines, fees)
+        self._lines_cancelled(order_line_ids=[line.id for line in lines], reason=reason, fees=fees,
+                              expire_at=self.content_change_expiry(now, default_expire_at), context=context)
+
+    def refund_lines(self, order_line_ids: list[str], fees: list[Fee], refund_option_ids: list[str],
+                     now: datetime, default_expire_at: datetime, context: Context) -> None:
+        """The refunded lines become CANCELLED with their ``REFUNDING`` fees, opening N+1; the
+        application registers the credit that confirms it in the same save."""
+        self.refuse_content_change()
+        lines = self.check_active_lines(order_line_ids, "refundOptionIds")
+        self._refuse_total_without(lines, fees)
+        self._lines_refunded(order_line_ids=[line.id for line in lines], fees=fees,
+                             refund_option_ids=refund_option_ids,
+                             expire_at=self.content_change_expiry(now, default_expire_at), context=context)
+
+    def _refuse_total_without(self, lines: list[OrderLine], fees: list[Fee]) -> None:
+        removed = total(line.price.amount for line in lines)
+        added = total(fee.signed_price.amount for fee in fees)
+        self.refuse_negative_total(self.total_amount - removed + added, "orderLineIds")
+
     def lock_for_payment(self, payment_id: str, now: datetime, context: Context) -> None:
         self.refuse_if_locked()
         self._locked(payment_id=payment_id, at=now, context=context)
@@ -334,6 +404,32 @@ class Order(Aggregate, OrderState):
         self.begin_content_change(expire_at)
         changed = {line.id: replace(line, version=self.order_version) for line in lines}
         self.lines = [changed.get(line.id, line) for line in self.lines]
+
+    @event("FeeAdded")
+    def _fee_added(self, fee: Fee, expire_at: datetime, context: Context) -> None:
+        self.begin_content_change(expire_at)
+        self.fees.append(replace(fee, version=self.order_version))
+
+    @event("FeeRemoved")
+    def _fee_removed(self, fee_id: str, expire_at: datetime, context: Context) -> None:
+        self.begin_content_change(expire_at)
+        self.fees = [fee for fee in self.fees if fee.id != fee_id]
+
+    @event("OrderLinesCancelled")
+    def _lines_cancelled(self, order_line_ids: list[str], reason: str, fees: list[Fee],
+                         expire_at: datetime, context: Context) -> None:
+        self._cancel(order_line_ids, fees, expire_at)
+
+    @event("OrderLinesRefunded")
+    def _lines_refunded(self, order_line_ids: list[str], fees: list[Fee], refund_option_ids: list[str],
+                        expire_at: datetime, context: Context) -> None:
+        self._cancel(order_line_ids, fees, expire_at)
+
+    def _cancel(self, order_line_ids: list[str], fees: list[Fee], expire_at: datetime) -> None:
+        self.begin_content_change(expire_at)
+        self.lines = [replace(line, status=CANCELLED) if line.id in order_line_ids else line
+                      for line in self.lines]
+        self.fees.extend(replace(fee, version=self.order_version) for fee in fees)
 
     @event("PaymentCredited")
     def _payment_credited(self, payment_ref: PaymentRef, reason: str, at: datetime, context: Context) -> None:

@@ -6,12 +6,18 @@ the facts here are read by its commands, the application and the read model alik
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ordering.domain.errors import ExternalConfirmationPending, InvalidRequest, OrderLocked
-from ordering.domain.money import total
+from ordering.domain.errors import (
+    ExternalConfirmationPending,
+    InvalidRequest,
+    OrderLocked,
+    VersionMismatch,
+)
+from ordering.domain.money import ZERO, total
 from ordering.domain.values import Fee, Lock, OrderLine, PaymentRef, SeatReservation, Traveller
 
 DRAFT = "DRAFT"
@@ -132,6 +138,7 @@ class OrderState:
             "toVersion": kept["order_version"],
             "scrappedOrderLineIds": [line.id for line in self.lines if line.id not in kept_lines],
             "releasedReservationIds": [r.id for r in self.unconfirmed_reservations()],
+            "scrappedFeeIds": [fee.id for fee in self.fees if fee not in kept["fees"]],
         }
 
     def content_change_expiry(self, now: datetime, default_expire_at: datetime) -> datetime:
@@ -179,3 +186,28 @@ class OrderState:
         if self.awaiting_external_confirmation:
             raise ExternalConfirmationPending(f"Order {self.code} is paid and waits for external "
                                               "confirmation: only confirm, fail, reset or expiry apply")
+
+    def check_version(self, order_version: int | None) -> None:
+        """A request naming a version acts only on the current one (None: not named)."""
+        if order_version is not None and order_version != self.order_version:
+            raise VersionMismatch(f"Order {self.code} is at version {self.order_version}, "
+                                  f"not {order_version}")
+
+    def check_active_lines(self, order_line_ids: Iterable[str], where: str) -> list[OrderLine]:
+        """The named lines (each once, in order), every one an active line of the order."""
+        active = {line.id: line for line in self.active_lines}
+        named = list(dict.fromkeys(order_line_ids))
+        unknown = [line_id for line_id in named if line_id not in active]
+        if unknown:
+            raise InvalidRequest(f"not active order lines of {self.code}: {', '.join(unknown)}", where)
+        return [active[line_id] for line_id in named]
+
+    def confirmed_line(self, line_id: str) -> OrderLine | None:
+        """The line as the last confirmed version holds it, if it was confirmed then."""
+        return next((line for line in self.last_confirmed_state["lines"]
+                     if line.id == line_id and line.status == CONFIRMED), None)
+
+    def refuse_negative_total(self, total_after: Decimal, where: str) -> None:
+        """``totalAmount`` never goes below 0.00: such a change is refused (contract section 2)."""
+        if total_after < ZERO:
+            raise InvalidRequest(f"the change would bring totalAmount to {total_after}, below 0.00", where)

@@ -8,7 +8,13 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from ordering.domain.errors import Conflict, InvalidRequest, NotFound, OrderNotDraft, RefundExceedsPaid
+from ordering.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    OrderNotDraft,
+    RefundExceedsPaid,
+)
 from ordering.domain.order import Order
 from ordering.domain.order_state import DRAFT
 from ordering.domain.values import PaymentRef
@@ -82,14 +88,9 @@ class Payment(Aggregate):
         self.cancelled_at = at
 
 
-class VersionMismatch(Conflict):
-    code = "VERSION_MISMATCH"
-    title = "Order version mismatch"
-
-
 def check_payment_fits(order: Order, order_version: int, amount: Decimal, currency: str) -> None:
     """A payment must be for the order's current version and exactly its balance."""
-    _check_version(order, order_version)
+    order.check_version(order_version)
     order.refuse_if_locked()
     _check_currency(order, currency)
     if order.balance <= 0:
@@ -102,7 +103,7 @@ def check_credit_fits(order: Order, order_version: int, amount: Decimal, currenc
     """A credit pays back exactly what a draft owes its customer, at the order's version."""
     if order.status != DRAFT:
         raise OrderNotDraft(f"Order {order.code} is {order.status}: only a draft is credited")
-    _check_version(order, order_version)
+    order.check_version(order_version)
     order.refuse_content_change()
     _check_currency(order, currency)
     if amount <= 0:
@@ -112,11 +113,6 @@ def check_credit_fits(order: Order, order_version: int, amount: Decimal, currenc
     if amount > order.creditable:
         raise RefundExceedsPaid(f"Order {order.code} has {order.creditable} captured and not yet "
                                 f"credited, not {amount}")
-
-
-def _check_version(order: Order, order_version: int) -> None:
-    if order_version != order.order_version:
-        raise VersionMismatch(f"Order {order.code} is at version {order.order_version}, not {order_version}")
 
 
 def _check_currency(order: Order, currency: str) -> None:

@@ -12,6 +12,7 @@ MAX_EXPIRE_AHEAD = timedelta(days=183)
 class OrderPolicy:
     draft_ttl: timedelta = timedelta(minutes=20)
     lock_timeout: timedelta = timedelta(minutes=10)
+    refund_option_ttl: timedelta = timedelta(minutes=15)
     command_attempts: int = 5
     default_currency: str = "NOK"
 

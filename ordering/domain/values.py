@@ -17,6 +17,8 @@ from ordering.domain.money import ZERO
 
 Wire = dict[str, Any]
 REDUCTION = "REDUCTION"
+MANUAL, REFUNDING = "MANUAL", "REFUNDING"
+CLIENT_FEE_TYPES = (MANUAL, "ONBOARD", "INVOICE", "PENALTY", "BOOKING", REDUCTION)
 
 
 def _ids(values: Iterable[Any] | None) -> tuple[str, ...]:
@@ -251,6 +253,9 @@ class Fee:
     order_line_ids: tuple[str, ...] = ()
     external_reference: str | None = None
     version: int = 0
+    # Added with POST .../fees, so the client may remove it while unconfirmed. Fees stored
+    # before clients could add any were all the service's own.
+    by_client: bool = False
 
     @property
     def signed_price(self) -> Price:
@@ -260,13 +265,13 @@ class Fee:
     def to_wire(self) -> Wire:
         return {"id": self.id, "type": self.type, "price": self.price.to_wire(), "reason": self.reason,
                 "orderLineIds": list(self.order_line_ids), "externalReference": self.external_reference,
-                "version": self.version}
+                "version": self.version, "byClient": self.by_client}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Fee:
         return cls(data["id"], data["type"], Price.from_wire(data["price"]), data.get("reason") or "",
                    _ids(data.get("orderLineIds")), data.get("externalReference"),
-                   int(data.get("version") or 0))
+                   int(data.get("version") or 0), bool(data.get("byClient")))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""After-sales: replacing order lines and credits. Thin views."""
+"""After-sales: replacing order lines, supplements, change options, fees, cancelled lines and
+credits. Thin views."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from flask import url_for
 from flask.views import MethodView
@@ -10,17 +12,23 @@ from flask_smorest import Blueprint
 
 from ordering.domain.changes import ReplaceConfiguration, SupplementRequest
 from ordering.domain.credit import Credit
+from ordering.domain.order import Order
+from ordering.domain.values import Fee, Price
 from ordering.http.after_sales_schemas import (
+    CancelOrderLinesIn,
     ChangeOptionsOut,
     ChangeOptionsQuery,
     CreditIn,
     CreditOut,
+    FeeIn,
     ReplaceOrderLinesIn,
     ReplaceOrderLinesOut,
     SupplementProductsIn,
     SupplementProductsOut,
 )
 from ordering.http.requests import caller, command_context, service
+from ordering.representation.order import Fee as FeeOut
+from ordering.representation.order import OrderOut
 
 blp = Blueprint("after_sales", __name__, url_prefix="/v1", description="Changing orders and credits")
 
@@ -86,3 +94,34 @@ class ChangeOptions(MethodView):
         """What may be done to each active line of an order now, and at what cost"""
         order, options = service().change_options(query["order_id"], caller().organisation_id)
         return {"orderId": order.code, "orderVersion": order.order_version, "orderLineOptions": options}
+
+
+@blp.route("/orders/<order_id>/fees")
+class Fees(MethodView):
+    @blp.arguments(FeeIn, unknown="raise")
+    @blp.response(201, FeeOut)
+    def post(self, body: dict[str, Any], order_id: str) -> tuple[Fee, int, dict[str, str]]:
+        """Add a fee (MANUAL, ONBOARD, INVOICE, PENALTY, BOOKING or REDUCTION) to the order"""
+        fee = Fee(str(uuid4()), body["type"], Price.from_wire(body["price"]), body["reason"],
+                  tuple(body["order_line_ids"]), body["external_reference"])
+        added = service().add_fee(command_context(), order_id, fee, body["order_version"])
+        return added, 201, {"Location": url_for("after_sales.FeeById", order_id=order_id, fee_id=added.id)}
+
+
+@blp.route("/orders/<order_id>/fees/<fee_id>")
+class FeeById(MethodView):
+    @blp.response(200, OrderOut)
+    def delete(self, order_id: str, fee_id: str) -> Order:
+        """Remove a fee the client added since the last confirmation"""
+        return service().remove_fee(command_context(), order_id, fee_id)
+
+
+@blp.route("/orders/<order_id>/orderlines/cancel")
+class CancelOrderLines(MethodView):
+    @blp.arguments(CancelOrderLinesIn, unknown="raise")
+    @blp.response(200, OrderOut)
+    def post(self, body: dict[str, Any], order_id: str) -> Order:
+        """Cancel order lines (remove travellers) without a refund: a confirmed line leaves a MANUAL fee"""
+        return service().cancel_order_lines(command_context(), order_id, body["order_line_ids"],
+                                            body["reason"])
+

@@ -1,13 +1,16 @@
-"""Wire shapes of after-sales requests and answers: update-order and credits."""
+"""Wire shapes of after-sales requests and answers: update-order, supplements, change options,
+fees, cancelled lines and credits."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ordering.domain.values import CLIENT_FEE_TYPES
 from ordering.http.sales_schemas import SHORT_TEXT
 from ordering.representation.fields import Money, UtcDateTime, strict_boolean
 from ordering.representation.order import CURRENCY, Price
 
+CANCELLATION_REASON = "order line cancelled"
 ORDER_ID = fields.String(data_key="orderId", required=True, validate=validate.Length(min=1, max=20))
 
 
@@ -110,3 +113,23 @@ class ChangeOptionsOut(Schema):
     orderId = fields.String()
     orderVersion = fields.Integer()
     orderLineOptions = fields.List(fields.Nested(LineOptionsOut))
+
+
+class FeeIn(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(
+        CLIENT_FEE_TYPES, error="must be one of {choices}: the service alone adds CHANGE, "
+                                "CHANGE_NON_REFUNDABLE and REFUNDING fees"))
+    price = fields.Nested(Price, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    order_line_ids = fields.List(fields.String(validate=SHORT_TEXT), data_key="orderLineIds",
+                                 load_default=list, validate=validate.Length(max=50))
+    order_version = fields.Integer(data_key="orderVersion", strict=True, load_default=None,
+                                   validate=validate.Range(min=1, max=2**31 - 1))
+    external_reference = fields.String(data_key="externalReference", load_default=None, allow_none=True,
+                                       validate=validate.Length(max=200))
+
+
+class CancelOrderLinesIn(Schema):
+    order_line_ids = fields.List(fields.String(validate=SHORT_TEXT), data_key="orderLineIds", required=True,
+                                 validate=validate.Length(min=1, max=50))
+    reason = fields.String(load_default=CANCELLATION_REASON, validate=validate.Length(min=1, max=500))

@@ -33,14 +33,6 @@ from tests.http.test_sales_http import (
 )
 
 
-@pytest.fixture
-def confirmed_by_others(client: FlaskClient, catalogue: Catalogue) -> str:
-    """An offer whose lines a third party must confirm (Drammen - Oslo S, 129.00)."""
-    external = variant(catalogue[DRAMMEN_OFFER], externalConfirmationRequired=True)
-    assert publish(client, external).status_code == 201
-    return str(external["id"])
-
-
 def paid_and_waiting(client: FlaskClient, offer_id: str) -> tuple[str, str]:
     answer = reserved(client, offer(offer_id, selectedTravellerIds=TRAVELLERS[:1]))
     code, line = answer["orderId"], answer["orderLineIds"][0]

@@ -110,3 +110,24 @@ def test_after_a_change_the_read_model_matches_the_events_and_replaced_lines_sto
     assert maintenance.verify(services.read_model, lambda _: None) == 0
     maintenance.rebuild(services.read_model, lambda *_: None)
     assert maintenance.verify(services.read_model, lambda _: None) == 0
+
+
+def test_two_clients_refunding_the_same_line_at_once_credit_it_once(
+        application: OrderingApplication) -> None:
+    code, _ = sold_bergen_seat(application)
+    _, [option] = application.refund_options(CTX, code, None)
+    outcomes: list[str] = []
+
+    def refund() -> None:
+        try:
+            application.refund(CTX, code, 1, [option.option_id])
+            outcomes.append("REFUNDED")
+        except DomainError as error:
+            outcomes.append(error.code)
+
+    run_together(refund, refund)
+    assert sorted(outcomes) == ["REFUNDED", "VERSION_MISMATCH"], outcomes
+    order = application.get_order(code, None)
+    assert (order.order_version, order.status, order.balance) == (2, "CONFIRMED", 0)
+    assert order.credited_amount == option.refund_amount == 799 and order.captured_amount == 899
+    assert held_on_departure(application) == 0
