@@ -33,7 +33,7 @@ def line_options(order: OrderState, line: OrderLine, conditions: Conditions,
     return LineOptions(line, (
         _replace(line, conditions, confirmed, locked),
         _add_supplement(supplements, locked),
-        _refund(line, conditions, locked),
+        _refund(order, line, conditions, locked),
         Option(CANCEL, locked is None, locked, fee=confirmed.price if confirmed else None),
     ))
 
@@ -50,8 +50,10 @@ def _add_supplement(supplements: list[str], locked: str | None) -> Option:
     return Option(ADD_SUPPLEMENT, reason is None, reason, selectable_ids=tuple(supplements))
 
 
-def _refund(line: OrderLine, conditions: Conditions, locked: str | None) -> Option:
+def _refund(order: OrderState, line: OrderLine, conditions: Conditions, locked: str | None) -> Option:
+    """Refunds are quoted only for a confirmed line of a confirmed order (refund options)."""
     failed = line.external_confirmation == "FAILED"
-    reason = locked or (None if line.status == CONFIRMED else "NOT_CONFIRMED") or (
+    confirmed = line.status == CONFIRMED and order.status == CONFIRMED
+    reason = locked or (None if confirmed else "NOT_CONFIRMED") or (
         None if conditions.refundable or failed else "NOT_REFUNDABLE")
     return Option(REFUND, reason is None, reason, fee=None if failed else conditions.refund_fee)

@@ -220,6 +220,10 @@ def test_refund_options_quote_each_refundable_confirmed_line_net_of_its_fee(
     trondheim = reserved(client, offer(TRONDHEIM_OFFER, selectedTravellerIds=TRAVELLERS[:1]),
                          order_id=code)["orderLineIds"][0]
     assert_problem(options(client, code), 409, "ORDER_NOT_CONFIRMED")  # version 2 is a draft
+    change_options = client.get(f"/v1/change-options?orderId={code}", headers=HEADERS).json
+    bergen_options = change_options["orderLineOptions"][0]["options"]
+    refund_of_bergen = next(o for o in bergen_options if o["type"] == "REFUND")
+    assert (refund_of_bergen["allowed"], refund_of_bergen["reason"]) == (False, "NOT_CONFIRMED")
     pay_in_full(client, code)
     answer = options(client, code)
     assert answer.status_code == 200, answer.json

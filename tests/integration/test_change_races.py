@@ -3,6 +3,9 @@ its own expiry. One wins cleanly; seats always equal what the active lines hold.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from uuid import uuid4
+
 from ordering.application import OrderingApplication
 from ordering.bootstrap import Services
 from ordering.demo_catalogue import (
@@ -16,6 +19,7 @@ from ordering.demo_catalogue import (
 from ordering.domain.changes import ReplaceConfiguration
 from ordering.domain.errors import DomainError
 from ordering.domain.reserving import OfferConfiguration
+from ordering.domain.values import Fee, Price
 from ordering.http.sales import load_offers
 from projections import maintenance
 from projections.search import parse_query
@@ -28,6 +32,10 @@ CTX = context_of(1)
 def sold_bergen_seat(application: OrderingApplication) -> tuple[str, str]:
     application.publish_offers(load_offers(demo_offers(application.clock())))
     application.set_capacity(BERGEN_DEPARTURE, 10)
+    return another_bergen_seat(application)
+
+
+def another_bergen_seat(application: OrderingApplication) -> tuple[str, str]:
     reservation = application.reserve_offers(CTX, None, [OfferConfiguration(BERGEN_OFFER, TRAVELLERS[:1])])
     code = reservation.order.code
     order = application.get_order(code, 1)
@@ -131,3 +139,30 @@ def test_two_clients_refunding_the_same_line_at_once_credit_it_once(
     assert (order.order_version, order.status, order.balance) == (2, "CONFIRMED", 0)
     assert order.credited_amount == option.refund_amount == 799 and order.captured_amount == 899
     assert held_on_departure(application) == 0
+
+
+def test_after_fees_cancellations_and_refunds_searches_see_the_new_totals_and_rebuild_agrees(
+        services: Services) -> None:
+    application = services.application
+    refunded, _ = sold_bergen_seat(application)
+    _, [option] = application.refund_options(CTX, refunded, None)
+    application.refund(CTX, refunded, 1, [option.option_id])  # 899 - 799: 100.00 left, the fee
+    cancelled, line = another_bergen_seat(application)
+    application.cancel_order_lines(CTX, cancelled, [line], "ill")  # 899.00 kept as a MANUAL fee
+    application.confirm_order(cancelled, CTX)
+    fined, _ = another_bergen_seat(application)
+    application.add_fee(CTX, fined, Fee(str(uuid4()), "PENALTY", Price(Decimal("50.00"), "NOK", Decimal("0")),
+                                        "no ticket"), 1)
+
+    def found(**query: str) -> list[str]:
+        page = services.read_model.search(1, parse_query({k: [v] for k, v in query.items()}))
+        return sorted(order["id"] for order in page["items"])
+
+    assert found(totalAmount="eq:100.00") == [refunded]
+    assert found(balance="gt:0.00") == [fined]
+    assert found(totalAmount="eq:899.00", status="eq:CONFIRMED") == [cancelled]
+    assert found(datedServiceJourneyId=BERGEN_DEPARTURE) == [fined]  # only active lines match
+    assert maintenance.verify(services.read_model, lambda _: None) == 0
+    maintenance.rebuild(services.read_model, lambda *_: None)
+    assert maintenance.verify(services.read_model, lambda _: None) == 0
+    assert found(totalAmount="eq:100.00") == [refunded]

@@ -71,3 +71,16 @@ def test_a_line_that_may_not_change_or_is_not_the_orders_is_refused() -> None:
     stranger = Replacement(("not-a-line",), (for_the_same_traveller(order, "1.00"),), "x")
     with pytest.raises(InvalidRequest):
         check_replaceable(order, [stranger], {})
+
+
+def test_a_fee_stored_before_clients_could_add_fees_loads_as_the_service_s_own() -> None:
+    from ordering.domain.values import Fee
+
+    price = {"amount": "50.00", "currency": "NOK", "taxAmount": "5.36"}
+    stored = {"id": "f1", "type": "CHANGE", "price": price,
+              "reason": "change of the order line", "orderLineIds": ["l1"], "externalReference": None,
+              "version": 2}  # as issue 11's OrderLinesReplaced events stored it
+    fee = Fee.from_wire(stored)
+    assert (fee.by_client, fee.order_line_ids, fee.version) == (False, ("l1",), 2)
+    client_fee = Fee.from_wire({**stored, "type": "ONBOARD", "byClient": True})
+    assert Fee.from_wire(client_fee.to_wire()) == client_fee and client_fee.by_client
