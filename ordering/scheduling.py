@@ -118,7 +118,20 @@ def sweep_if_leader(services: Callable[[], Services], leadership: Leadership,
         return None
     if report.expired:
         log.info("expired %d of %d due orders", report.expired, report.due)
+    forget_old_idempotency_keys(services(), clock())
     return report
+
+
+def forget_old_idempotency_keys(services: Services, now: datetime) -> int:
+    """Answers to idempotency keys are kept for their time (``IDEMPOTENCY_KEY_TTL_HOURS``)."""
+    try:
+        forgotten = services.application.idempotency.purge(now)
+    except UNAVAILABLE_ERRORS as error:
+        log.warning("idempotency keys not purged, the database is unavailable: %s", error)
+        return 0
+    if forgotten:
+        log.info("forgot %d idempotency keys past their time", forgotten)
+    return forgotten
 
 
 def schedule_expiry(scheduler: BaseScheduler, services: Callable[[], Services], settings: Settings,

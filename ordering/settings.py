@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ordering.domain.policy import OrderPolicy
-from ordering.store import FACTORY_TOPIC
+from ordering.store import FACTORY_TOPIC, SQLITE_FACTORY_TOPIC
 
 DEFAULT_INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -30,6 +30,8 @@ class Settings:
     postgres_schema: str | None = None
     expiry_interval_seconds: float = 5.0
     embedded_scheduler: bool = False
+    idempotency_ttl: timedelta = timedelta(hours=24)  # how long an answer to a key is kept
+    idempotency_lease: timedelta = timedelta(seconds=60)  # a claim outlives no request longer
 
     @property
     def is_postgres(self) -> bool:
@@ -50,7 +52,7 @@ class Settings:
         env = {"CREATE_TABLE": "y" if create_table else "n"}
         if not self.is_postgres:
             return env | {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
                 "SQLITE_DBNAME": self.sqlite_path,
                 "SQLITE_LOCK_TIMEOUT": "10",
             }
@@ -97,6 +99,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_pool_timeout_seconds=float(environ.get("DB_POOL_TIMEOUT_SECONDS", 5)),
         postgres_schema=environ.get("POSTGRES_SCHEMA") or None,
         expiry_interval_seconds=float(environ.get("ORDER_EXPIRY_INTERVAL_SECONDS", 5)),
+        idempotency_ttl=timedelta(hours=float(environ.get("IDEMPOTENCY_KEY_TTL_HOURS", 24))),
         embedded_scheduler=environ.get("ORDERS_EMBEDDED_SCHEDULER", "") in ("1", "true", "yes"),
     )
 

@@ -1,21 +1,33 @@
-"""The event store on PostgreSQL, without the library's blind retries.
+"""The event store, without the library's blind retries, and with idempotency answers written
+in the events' own transaction (``ordering.idempotency``).
 
 eventsourcing's PostgreSQL recorder retries a failed call ten times. For a read that only makes
 an outage last 30-40 s before anyone hears of it; for a write it is worse: a commit that
 succeeded on a connection that then dropped is sent again, refused as a version conflict, and
 the command above runs a second time. Here each call fails at once; the application decides
 what an unknown outcome means (``OrderingApplication._saved_despite``) and the HTTP layer
-answers 503. ``PERSISTENCE_MODULE`` names ``OrderStoreFactory`` (``Settings.eventsourcing_env``).
+answers 503. ``PERSISTENCE_MODULE`` names ``OrderStoreFactory`` or, on SQLite,
+``SQLiteOrderStoreFactory`` (``Settings.eventsourcing_env``).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteFactory
+from psycopg.sql import SQL
+
+from ordering.idempotency import IdempotencyTables, answer_of
 
 # A database that cannot answer now (lost connection, pool timeout, locked SQLite file): the
 # request's fault is none of these, so they answer 503 and never park an event.
@@ -35,7 +47,18 @@ class SnapshotRecorder(PostgresAggregateRecorder):
 
 
 class OrderStoreRecorder(PostgresApplicationRecorder):
-    """The events and their notification log."""
+    """The events and their notification log; idempotency answers in the same transaction."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.idempotency = IdempotencyTables(datastore, datastore.schema)
+        self.sql_create_statements.extend(SQL(s).format() for s in self.idempotency.create_statements())
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        answer = answer_of(kwargs)
+        if answer is not None:
+            self.idempotency.insert_answer(curs, answer)
 
     insert_events = _without_retry(PostgresApplicationRecorder.insert_events)
     select_events = _without_retry(PostgresApplicationRecorder.select_events)
@@ -55,4 +78,28 @@ class OrderStoreFactory(PostgresFactory):
             pool.kwargs.setdefault("connect_timeout", max(1, round(pool.timeout)))
 
 
+class SQLiteOrderStoreRecorder(SQLiteApplicationRecorder):
+    """The events on SQLite; idempotency answers in the same transaction."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
+        self.idempotency = IdempotencyTables(datastore, None)
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.idempotency.create_statements()]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        answer = answer_of(kwargs)
+        if answer is not None:
+            self.idempotency.insert_answer(c, answer)
+        return notification_ids
+
+
+class SQLiteOrderStoreFactory(SQLiteFactory):
+    application_recorder_class = SQLiteOrderStoreRecorder
+
+
 FACTORY_TOPIC = f"{OrderStoreFactory.__module__}:{OrderStoreFactory.__qualname__}"
+SQLITE_FACTORY_TOPIC = f"{SQLiteOrderStoreFactory.__module__}:{SQLiteOrderStoreFactory.__qualname__}"

@@ -4,14 +4,20 @@ A command is a *unit*: a function that loads fresh state, acts, and returns the 
 save. ``_retrying`` saves them in one transaction; on a version conflict it runs the unit again
 on fresh state a bounded number of times, then gives up with ``CONCURRENT_MODIFICATION``. When a
 save's outcome is unknown (the connection dropped), it asks the store before anything runs again.
+
+A caller that must commit something with the change (the answer to an idempotent request) runs
+the command inside ``collecting()``: the unit's aggregates are held back, and the caller saves
+them with ``save_with_answer`` (running the command again itself on a conflict).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -29,7 +35,7 @@ from eventsourcing.persistence import (
 
 from ordering.application.context import CommandContext
 from ordering.application.transcodings import register_value_transcodings
-from ordering.domain.errors import ConcurrentModification, OrderNotFound
+from ordering.domain.errors import ConcurrentModification, OrderNotFound, PreconditionFailed
 from ordering.domain.inventory import Departure, NoAvailability, by_journey, departure_uuid
 from ordering.domain.offer import Catalogue, Offer
 from ordering.domain.order import LineAddition, Order
@@ -39,6 +45,7 @@ from ordering.domain.payment import Payment, PaymentNotFound
 from ordering.domain.policy import OrderPolicy, utcnow
 from ordering.domain.reserving import OfferNotFound
 from ordering.domain.values import SeatReservation
+from ordering.idempotency import ANSWER_KWARG, IdempotencyTables, StoredAnswer
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -77,6 +84,61 @@ class SaveMarker:
 
 
 
+@dataclass
+class HeldChange:
+    """The aggregates a command changed, held back from saving (see ``collecting``)."""
+
+    aggregates: list[Aggregate] = field(default_factory=list)
+
+
+_HOLDING: ContextVar[HeldChange | None] = ContextVar("held_change", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[HeldChange]:
+    """Commands run inside hold their change back instead of saving it."""
+    held = HeldChange()
+    token = _HOLDING.set(held)
+    try:
+        yield held
+    finally:
+        _HOLDING.reset(token)
+
+
+@dataclass
+class OrderWatch:
+    """For the caller (the HTTP layer's ETags): the event version of each order read or changed,
+    and a precondition that every order loaded must meet (``If-Match``), checked on fresh state."""
+
+    versions: dict[str, int] = field(default_factory=dict)
+    precondition: Callable[[str, int], bool] | None = None
+
+    def saw(self, order: Order) -> None:
+        self.versions[order.code] = order.version
+
+
+_WATCH: ContextVar[OrderWatch | None] = ContextVar("order_watch", default=None)
+
+
+@contextmanager
+def watching_orders(precondition: Callable[[str, int], bool] | None = None) -> Iterator[OrderWatch]:
+    watch = OrderWatch(precondition=precondition)
+    token = _WATCH.set(watch)
+    try:
+        yield watch
+    finally:
+        _WATCH.reset(token)
+
+
+def watched(order: Order, loaded: bool = True) -> Order:
+    watch = _WATCH.get()
+    if watch is not None:
+        if loaded and watch.precondition is not None and not watch.precondition(order.code, order.version):
+            raise PreconditionFailed(order.code)
+        watch.saw(order)
+    return order
+
+
 class CommandRunner(Application[UUID]):
     """Loading, saving and retrying; the capabilities below build their commands on it."""
 
@@ -105,9 +167,16 @@ class CommandRunner(Application[UUID]):
         unavailable: PersistenceError | None = None
         for attempt in range(self.policy.command_attempts):
             result, aggregates = unit()
+            for aggregate in aggregates:
+                if isinstance(aggregate, Order):
+                    watched(aggregate, loaded=False)  # its version after this change
             marker = SaveMarker.of(aggregates)
             if marker is None:
                 return result  # nothing changed: no write, no read-model catch-up
+            held = _HOLDING.get()
+            if held is not None:
+                held.aggregates.extend(aggregates)
+                return result
             try:
                 self.save(*aggregates)
             except IntegrityError:
@@ -120,6 +189,28 @@ class CommandRunner(Application[UUID]):
                 self._tell_listeners(aggregates)
             return result
         raise unavailable or ConcurrentModification(subject)
+
+    @property
+    def idempotency(self) -> IdempotencyTables:
+        tables = getattr(self.recorder, "idempotency", None)
+        if not isinstance(tables, IdempotencyTables):
+            raise TypeError("this event store keeps no idempotency keys (use SQLite or PostgreSQL)")
+        return tables
+
+    def save_with_answer(self, held: HeldChange, answer: StoredAnswer) -> None:
+        """A held change and the answer to the request that caused it, in one transaction (the
+        answer alone when nothing changed). A version conflict raises ``IntegrityError``: the
+        caller runs the request again. An unknown outcome is settled as ``_retrying`` does."""
+        marker = SaveMarker.of(held.aggregates)
+        if marker is None:
+            self.idempotency.record(answer)
+            return
+        try:
+            self.save(*held.aggregates, **{ANSWER_KWARG: answer})
+        except (OperationalError, InterfaceError):
+            if not self._saved_despite(marker):
+                raise
+            self._tell_listeners(held.aggregates)
 
     def _saved_despite(self, marker: SaveMarker) -> bool:
         """The connection failed during the save, perhaps after the commit was sent: were this
@@ -144,7 +235,7 @@ class CommandRunner(Application[UUID]):
         order = self._get(Order, order_uuid(order_id), order_id, OrderNotFound)
         if organisation_id is not None and order.organisation_id != organisation_id:
             raise OrderNotFound(order_id)
-        return order
+        return watched(order)
 
     def _get(self, kind: type[T], aggregate_id: UUID, public_id: str,
              not_found: Callable[[str], Exception], version: int | None = None) -> T:

@@ -33,9 +33,9 @@ class PaymentCommands(CommandRunner):
         """Register the amount on the order and unlock it; at 0.00 the order confirms. Idempotent."""
         def unit() -> tuple[Payment, Sequence[Aggregate]]:
             payment = self.get_payment(payment_id, ctx.organisation_id)
+            order = self._load(payment.order_id, None)
             if not payment.capture(self.clock(), ctx.as_event_data()):
                 return payment, []
-            order = self._load(payment.order_id, None)
             released = self._confirming(order, lambda: order.register_capture(
                 payment.as_order_ref(), self.clock(), ctx.as_event_data()))
             return payment, [payment, order, *released]
@@ -46,9 +46,9 @@ class PaymentCommands(CommandRunner):
         """Cancel a pending payment and lift the order's lock. Idempotent."""
         def unit() -> tuple[Payment, Sequence[Aggregate]]:
             payment = self.get_payment(payment_id, ctx.organisation_id)
+            order = self._load(payment.order_id, None)
             if not payment.cancel(self.clock(), "CANCELLED", ctx.as_event_data()):
                 return payment, []
-            order = self._load(payment.order_id, None)
             if order.lock and order.lock.payment_id == payment.payment_id:
                 order.unlock("PAYMENT_CANCELLED", self.clock(), ctx.as_event_data())
             return payment, [payment, order]

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProtocol
 
-from ordering.application.base import CommandRunner
+from ordering.application.base import CommandRunner, watched
 from ordering.application.context import CommandContext
 from ordering.domain.errors import InvalidRequest, OrderNotFound, VersionNotFound
 from ordering.domain.order import LineAddition, Order
@@ -136,7 +136,8 @@ class SalesCommands(CommandRunner):
         event_version = order.event_version_of_confirmed(version)
         if event_version is None:
             raise VersionNotFound(order_id, version)
-        return self._get(Order, order_uuid(order_id), order_id, OrderNotFound, event_version)
+        return watched(self._get(Order, order_uuid(order_id), order_id, OrderNotFound, event_version),
+                        loaded=False)
 
     def order_trail(self, order_id: str, organisation_id: int | None) -> list[TrailEntry]:
         order = self._load(order_id, organisation_id)

@@ -134,3 +134,11 @@ class RefundOptionNotFound(NotFound):
 class RefundOptionExpired(Conflict):
     code = "REFUND_OPTION_EXPIRED"
     title = "Refund option expired"
+
+
+class PreconditionFailed(DomainError):
+    code = "PRECONDITION_FAILED"
+    title = "Precondition failed"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"Order {order_id} has changed since the ETag sent in If-Match")

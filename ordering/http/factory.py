@@ -10,6 +10,8 @@ from flask_smorest import Api
 from ordering.bootstrap import Services, build_services
 from ordering.http import after_sales, orders, refunds, sales
 from ordering.http import health as health_views
+from ordering.http.conditional import make_orders_conditional
+from ordering.http.idempotency import make_posts_idempotent
 from ordering.http.problems import register_problem_handlers
 from ordering.http.ratelimit import limiter_for
 from ordering.http.requests import ServiceHolder, register_request_hooks
@@ -47,6 +49,8 @@ def create_app(
     api.register_blueprint(after_sales.blp)
     api.register_blueprint(refunds.blp)
     app.register_blueprint(health_views.health)
+    make_orders_conditional(app)  # inside: the ETag is part of a kept answer
+    make_posts_idempotent(app)
     register_request_hooks(app, limiter_for(settings))
     register_problem_handlers(app)
     if settings.embedded_scheduler:

@@ -9,7 +9,14 @@ from flask import Flask, Response, g, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ordering.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
+from ordering.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+)
 from ordering.store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -19,6 +26,7 @@ STATUS_OF_DOMAIN_ERROR: list[tuple[type[DomainError], int]] = [
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (PreconditionFailed, 412),
 ]
 
 CODE_OF_STATUS = {
@@ -28,6 +36,7 @@ CODE_OF_STATUS = {
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     422: "VALIDATION_FAILED",

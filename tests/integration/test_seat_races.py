@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +18,9 @@ from ordering.domain.reserving import OfferConfiguration
 from ordering.http.sales import load_offers
 from ordering.settings import Settings
 from tests.builders import context_of
-from tests.conftest import JWT_SECRET, TEST_DATABASE_URL, auth_headers
+from tests.conftest import TEST_DATABASE_URL, auth_headers
+from tests.support.processes import gunicorn, service_env
 
-ROOT = Path(__file__).resolve().parents[2]
 ONE_TRAVELLER = OfferConfiguration(BERGEN_OFFER, ["7a1c0e52-0000-4b7e-8c1d-000000000001"])
 
 
@@ -54,45 +49,13 @@ def test_threads_racing_for_the_last_seats_never_oversell(application: OrderingA
     assert outcomes["RESERVED"] == 5, outcomes  # retries on fresh state: only a full train refuses
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def gunicorn_on_postgres(postgres_settings: Settings, tmp_path: Path) -> Iterator[str]:
     """The production server: gunicorn with several worker processes against PostgreSQL,
     started on a schema made by the schema command, with table creation off."""
-    settings = postgres_settings
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": TEST_DATABASE_URL, "POSTGRES_SCHEMA": settings.postgres_schema or "",
-           "JWT_SECRET": JWT_SECRET, "ORDERS_INSTANCE_DIR": str(tmp_path), "POSTGRES_POOL_SIZE": "4"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "3", "--threads", "4",
-         "--bind", f"127.0.0.1:{port}", "app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base, server)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
-def wait_until_ready(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {server.stderr.read() if server.stderr else ''!r}")
-        try:
-            if requests.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready")
+    env = service_env(postgres_settings, TEST_DATABASE_URL, tmp_path)
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=3, threads=4) as server:
+        yield server.base
 
 
 @pytest.mark.postgres
