@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ordering.bootstrap import Services, build_services
-from ordering.http import after_sales, history, orders, refunds, sales
+from ordering.http import after_sales, feed, history, orders, refunds, sales
 from ordering.http import health as health_views
 from ordering.http.problems import register_problem_handlers
 from ordering.http.ratelimit import limiter_for
@@ -47,6 +47,7 @@ def create_app(
     api.register_blueprint(after_sales.blp)
     api.register_blueprint(refunds.blp)
     api.register_blueprint(history.blp)
+    api.register_blueprint(feed.blp)
     app.register_blueprint(health_views.health)
     register_request_hooks(app, limiter_for(settings))
     register_problem_handlers(app)
