@@ -6,17 +6,24 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from uuid import UUID
 
 import pytest
 
 from ordering.application import OrderingApplication
 from ordering.application.feed import FeedEntry, decode_cursor, encode_cursor
+from ordering.bootstrap import Services, build_services, create_schema
 from ordering.domain.errors import ConcurrentModification, InvalidRequest
 from ordering.domain.order import Order
 from ordering.representation.audit import trail_json
 from ordering.representation.feed import feed_item_json
 from tests.builders import context_of
+from tests.conftest import FakeClock
+from tests.integration.test_old_store import EXPECTED, OLD_VERSIONS, ORDERS, old_store_settings
 
 WRITERS = 8
 WRITES_EACH = 12
@@ -173,3 +180,27 @@ def test_a_reader_paging_while_eight_writers_commit_sees_every_event_exactly_onc
     expected = store_order_events(application, 1)
     assert len(expected) >= 3 + WRITERS // 2 * WRITES_EACH * 2
     assert keys(seen) == expected
+
+
+@pytest.fixture
+def earlier_store(tmp_path: Path) -> Iterator[Services]:
+    settings = old_store_settings(tmp_path)
+    create_schema(settings)
+    built = build_services(settings, FakeClock(datetime.fromisoformat(EXPECTED["clockAtEnd"])))
+    yield built
+    built.close()
+
+
+def test_the_feed_and_the_diff_read_a_store_written_by_an_earlier_release(earlier_store: Services) -> None:
+    application = earlier_store.application
+    for organisation_id in {facts["organisationId"] for facts in ORDERS.values()}:
+        seen, _ = every_page(application, organisation_id, limit=50)
+        assert keys(seen) == store_order_events(application, organisation_id)
+        mine = [facts for facts in ORDERS.values() if facts["organisationId"] == organisation_id]
+        assert Counter(entry.public_id for entry in seen) == {f["code"]: f["events"] for f in mine}
+    for name in OLD_VERSIONS:
+        code = ORDERS[name]["code"]
+        current = application.get_order(code, None)
+        if current.order_version > 1:
+            diff = application.order_changes(code, None, 1, current.order_version)
+            assert diff.totals_after.total_amount == current.total_amount
