@@ -14,6 +14,10 @@ Why a client that pages with ``next`` sees every event exactly once, with no gap
 - Ids can have gaps (a rolled-back insert uses one up): gaps are never filled later, and a page
   never waits for one.
 
+An empty page answers the cursor it was asked with (contract), so a quiet organisation polls
+from one position while others write: how far each such cursor is known to have nothing is kept,
+and each stretch of the log is read once per process, not at every poll.
+
 Owners: the organisation of an order is in its ``OrderCreated`` event; it never changes, so it is
 kept in memory once read (from the page itself, or one stored event read per unknown order).
 Each item's ``orderVersion`` comes from folding the events onto the order's state, kept per order
@@ -52,6 +56,7 @@ SCAN_BATCH = 1000
 POLL_SECONDS = 0.2
 OWNERS_CACHED = 200_000
 STATES_CACHED = 2_000
+QUIET_CURSORS_CACHED = 10_000
 CURSOR_FIELD = "after"
 
 
@@ -137,6 +142,7 @@ class ChangeFeed:
         self._kind_of = {topic: kind for kind in kinds for topic in kind.topics}
         self._owners: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
         self._states: OrderedDict[UUID, Any] = OrderedDict()
+        self._quiet: OrderedDict[tuple[int, int], int] = OrderedDict()
         self._lock = threading.Lock()
         self._arrived = threading.Condition()
 
@@ -156,6 +162,8 @@ class ChangeFeed:
             position = decode_cursor(after, organisation_id)
             if position > head:
                 raise InvalidRequest("after is not a cursor of this feed (beyond its end)", CURSOR_FIELD)
+        asked = (organisation_id, position)
+        position = max(position, self._quiet_up_to(asked))
         deadline = time.monotonic() + min(wait_seconds, MAX_WAIT_SECONDS)
         while True:
             entries, position = self._scan(organisation_id, position, head, limit)
@@ -166,8 +174,22 @@ class ChangeFeed:
                 self._arrived.wait(min(POLL_SECONDS, remaining))
             head = self._head()
         if not entries and after not in (None, END):
+            self._remember_quiet(asked, position)
             return FeedPage([], after)  # an empty page answers the cursor it was asked with
         return FeedPage(entries, encode_cursor(organisation_id, position))
+
+    def _quiet_up_to(self, asked: tuple[int, int]) -> int:
+        """An empty page answers the cursor it was asked with, so a quiet organisation asks
+        from the same position again and again: how far it is known to have nothing (positions
+        read once never change), so each stretch of the log is read once, not at every poll."""
+        with self._lock:
+            return self._quiet.get(asked, 0)
+
+    def _remember_quiet(self, asked: tuple[int, int], position: int) -> None:
+        with self._lock:
+            self._quiet[asked] = max(position, self._quiet.get(asked, 0))
+            self._quiet.move_to_end(asked)
+            _trim(self._quiet, QUIET_CURSORS_CACHED)
 
     def _head(self) -> int:
         return int(self.store.recorder.max_notification_id() or 0)
@@ -237,7 +259,7 @@ def _mutate(domain_event: Any, state: Any) -> Any:
     return mutable.mutate(state)
 
 
-def _trim(cache: OrderedDict[UUID, Any], size: int) -> None:
+def _trim(cache: OrderedDict[Any, Any], size: int) -> None:
     while len(cache) > size:
         cache.popitem(last=False)
 

@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from ordering.application import OrderingApplication
-from ordering.application.feed import FeedEntry, decode_cursor, encode_cursor
+from ordering.application.feed import FeedEntry, FeedPage, decode_cursor, encode_cursor
 from ordering.bootstrap import Services, build_services, create_schema
 from ordering.domain.errors import ConcurrentModification, InvalidRequest
 from ordering.domain.order import Order
@@ -98,6 +98,19 @@ def test_paging_with_next_sees_every_event_once_and_an_empty_page_answers_the_cu
     assert (page.entries, page.next_cursor) == ([], last)
     touch(application, codes[0], 1, "later")
     assert keys(application.order_events(1, last).entries) == [(codes[0], 3)]
+
+
+def test_a_quiet_organisation_polling_one_cursor_while_others_write_sees_its_event_once(
+        application: OrderingApplication) -> None:
+    create(application, 3)
+    cursor = application.order_events(3, None).next_cursor
+    busy = create(application, 1)
+    for round_ in range(3):
+        touch(application, busy, 1, f"busy {round_}")
+        assert application.order_events(3, cursor) == FeedPage([], cursor)
+    quiet = create(application, 3)
+    touch(application, busy, 1, "busy again")
+    assert keys(application.order_events(3, cursor).entries) == [(quiet, 1)]
 
 
 def test_an_items_cursor_continues_right_after_it(application: OrderingApplication) -> None:
