@@ -71,17 +71,6 @@ class FeedStore(Protocol):
     def repository(self) -> Any: ...
 
 
-@dataclass(frozen=True)
-class FeedKind:
-    """One kind of aggregate an organisation owns: its events' topics, and where its owner and
-    public id are in its first event."""
-
-    topics: tuple[str, ...]
-
-    def owner(self, first_event: Any) -> tuple[int, str]:
-        return int(first_event.organisation_id), str(first_event.code)
-
-
 def event_topics(aggregate_class: type) -> tuple[str, ...]:
     """Every topic an aggregate's events have been stored under (classes added later too)."""
     names = [name for name, value in vars(aggregate_class).items()
@@ -89,7 +78,23 @@ def event_topics(aggregate_class: type) -> tuple[str, ...]:
     return tuple(f"{prefix}{name}" for prefix in topic_prefixes(aggregate_class) for name in names)
 
 
-ORDERS = FeedKind(event_topics(Order))
+class FeedKind:
+    """One kind of aggregate an organisation owns, in the feed: its events' topics, where its
+    owner and order are in its first event, and the order version an item names. Ticket
+    distribution groups join as another kind (their first event names organisation and order)."""
+
+    def __init__(self, aggregate_class: type) -> None:
+        self.topics = event_topics(aggregate_class)
+
+    def owner(self, first_event: Any) -> tuple[int, str]:
+        """(organisation id, public order id)."""
+        return int(first_event.organisation_id), str(first_event.code)
+
+    def order_version(self, state: Any) -> int:
+        return int(state.order_version)
+
+
+ORDERS = FeedKind(Order)
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,8 @@ class ChangeFeed:
         domain_event = self.store.mapper.to_domain_event(notification)
         state = self._fold(UUID(str(notification.originator_id)), notification.originator_version,
                            domain_event)
-        trail_entry = TrailEntry(notification.originator_version, domain_event, state.order_version)
+        order_version = self._kind_of[notification.topic].order_version(state)
+        trail_entry = TrailEntry(notification.originator_version, domain_event, order_version)
         return FeedEntry(encode_cursor(organisation_id, notification.id), public_id, trail_entry)
 
     def _fold(self, aggregate_id: UUID, event_version: int, domain_event: Any) -> Any:
