@@ -7,8 +7,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from ordering.demo_catalogue import BERGEN_OFFER, TRAVELLERS
 from tests.conftest import auth_headers
 from tests.http.test_orders_http import assert_problem
+from tests.http.test_refunds_http import add_fee, options, refund
+from tests.http.test_sales_http import Catalogue, offer, pay_in_full, reserved
 
 HEADERS = auth_headers()
 OTHER_ORGANISATION = auth_headers(organisation_id=2)
@@ -100,3 +103,18 @@ def test_the_openapi_document_describes_the_feed(client: FlaskClient) -> None:
     operation = spec["paths"]["/v1/order-events"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"after", "limit", "wait"}
     assert "200" in operation["responses"]
+
+
+def test_after_sales_events_appear_in_the_feed_as_in_the_trail(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    answer = reserved(client, offer(BERGEN_OFFER, selectedTravellerIds=TRAVELLERS[:2]))
+    code, (_, refunded) = answer["orderId"], answer["orderLineIds"]
+    pay_in_full(client, code)
+    [option] = [o["id"] for o in options(client, code, orderLineIds=refunded).json["options"]]
+    assert refund(client, code, 1, option).status_code == 200
+    assert add_fee(client, code).status_code == 201
+    items = [item for item in feed(client).json["items"] if item["orderId"] == code]
+    trail = client.get(f"/v1/orders/{code}/events", headers=HEADERS).json["events"]
+    assert [{k: v for k, v in item.items() if k not in ("orderId", "cursor")} for item in items] == trail
+    assert {"OrderLinesRefunded", "PaymentCredited", "FeeAdded"} <= {item["type"] for item in items}
+    assert [item["orderVersion"] for item in items][-1] == 3

@@ -10,11 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ordering.cli import register_commands
-from ordering.demo_catalogue import BERGEN_MINIPRIS_OFFER, BERGEN_OFFER, TRONDHEIM_OFFER
+from ordering.demo_catalogue import BERGEN_MINIPRIS_OFFER, BERGEN_OFFER, TRAVELLERS, TRONDHEIM_OFFER
 from tests.conftest import auth_headers
 from tests.http.test_after_sales_http import add_supplements, bicycle, replacing, sold, update
 from tests.http.test_orders_http import assert_problem
-from tests.http.test_sales_http import HEADERS, Catalogue, get_order, pay_in_full
+from tests.http.test_refunds_http import add_fee, cancel, options, refund
+from tests.http.test_sales_http import HEADERS, Catalogue, get_order, offer, pay_in_full, reserved
 
 OTHER_ORGANISATION = auth_headers(organisation_id=2)
 
@@ -166,3 +167,39 @@ def test_the_audit_command_prints_the_changes_between_versions(
     assert runner.invoke(args=["audit", code, "--changes", "2..1"]).exit_code == 2
     missing = runner.invoke(args=["audit", code, "--changes", "1..5"])
     assert missing.exit_code == 1 and "no confirmed version 5" in missing.output
+
+
+def test_a_refund_shows_as_a_cancelled_line_its_fee_the_credit_and_the_seat_given_back(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    answer = reserved(client, offer(BERGEN_OFFER, selectedTravellerIds=TRAVELLERS[:2]))
+    code, (_, refunded) = answer["orderId"], answer["orderLineIds"]
+    pay_in_full(client, code)
+    version_1 = get_order(client, code)
+    [option] = [o["id"] for o in options(client, code, orderLineIds=refunded).json["options"]]
+    assert refund(client, code, 1, option).status_code == 200
+    diff = changes(client, code, **{"from": 1, "to": 2}).json
+    assert diff["linesCancelled"] == [refunded] and diff["linesAdded"] == [] and diff["linesReplaced"] == []
+    assert [(f["type"], f["price"]["amount"]) for f in diff["feesAdded"]] == [("REFUNDING", "100.00")]
+    assert [(ref["status"], ref["amount"]) for ref in diff["paymentRefs"]] == [("CREDITED", "799.00")]
+    refunded_seats = [r["id"] for r in version_1["reservations"] if r["orderLineId"] == refunded]
+    assert diff["seatsReleased"] == refunded_seats
+    assert diff["seatsHeld"] == []
+    assert (diff["totalsBefore"]["totalAmount"], diff["totalsAfter"]["totalAmount"]) == ("1798.00", "999.00")
+
+
+def test_a_cancellation_and_a_later_fee_show_up_to_the_current_draft(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    answer = reserved(client, offer(BERGEN_OFFER, selectedTravellerIds=TRAVELLERS[:2]))
+    code, (_, gone) = answer["orderId"], answer["orderLineIds"]
+    pay_in_full(client, code)
+    assert cancel(client, code, gone).status_code == 200
+    assert client.post(f"/v1/orders/{code}/confirm", headers=HEADERS).status_code == 200  # version 2
+    assert add_fee(client, code).status_code == 201  # version 3, a draft
+    diff = changes(client, code, **{"from": 1, "to": 3}).json
+    assert diff["linesCancelled"] == [gone]
+    assert [(f["type"], f["orderLineIds"]) for f in diff["feesAdded"]] == [("MANUAL", [gone]),
+                                                                          ("ONBOARD", [])]
+    assert diff["totalsAfter"] == {**diff["totalsAfter"], "totalAmount": "1848.00", "balance": "50.00"}
+    assert len(diff["seatsReleased"]) == 1 and diff["paymentRefs"] == []
+    later = changes(client, code, **{"from": 2, "to": 3}).json
+    assert later["linesCancelled"] == [] and [f["type"] for f in later["feesAdded"]] == ["ONBOARD"]
