@@ -9,7 +9,13 @@ from typing import Any
 
 from ordering.application.base import CommandRunner
 from ordering.domain.errors import OrderNotFound, VersionNotFound
-from ordering.domain.history import NoVersionAt, VersionChanges, changes_between, version_at
+from ordering.domain.history import (
+    NoVersionAt,
+    VersionChanges,
+    changes_between,
+    event_instant,
+    version_at,
+)
 from ordering.domain.order import Order
 from ordering.domain.order_ids import order_uuid
 
@@ -19,27 +25,27 @@ class HistoryQueries(CommandRunner):
 
     def order_at(self, order_id: str, organisation_id: int | None, at: datetime) -> Order:
         """The order exactly as it stood at ``at`` (confirmed or not), by bisecting its events'
-        timestamps (one stored event read per step) and loading that event version."""
+        instants (one stored event read per step) and loading that event version."""
         order = self._load(order_id, organisation_id)
         if at >= order.modified_on:
             return order
-        if at < order.created_on:
+        instant = self._instants_of(order)
+        if at < instant(1):
             raise NoVersionAt(order_id, at)
-        event_version = version_at(self._timestamps_of(order), order.version, at)
+        event_version = version_at(instant, order.version, at)
+        if event_version == order.version:
+            return order
         return self._get(Order, order_uuid(order_id), order_id, OrderNotFound, event_version)
 
-    def _timestamps_of(self, order: Order) -> Callable[[int], datetime]:
+    def _instants_of(self, order: Order) -> Callable[[int], datetime]:
         @cache
-        def timestamp(event_version: int) -> datetime:
-            if event_version == 1:
-                return order.created_on
-            if event_version == order.version:
-                return order.modified_on
+        def instant(event_version: int) -> datetime:
             stored = self.recorder.select_events(order.id, gt=event_version - 1, lte=event_version)
             domain_event: Any = self.mapper.to_domain_event(stored[0])
-            return domain_event.timestamp
+            business = getattr(domain_event, "at", None) or getattr(domain_event, "created_at", None)
+            return event_instant(domain_event.timestamp, business)
 
-        return timestamp
+        return instant
 
     def order_changes(self, order_id: str, organisation_id: int | None, from_version: int,
                       to_version: int) -> VersionChanges:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
@@ -157,6 +157,22 @@ def _payment_key(ref: PaymentRef) -> object:
 
 def _reservation_key(reservation: SeatReservation) -> object:
     return reservation.id
+
+
+# A command reads its clock, then records its events: the order's own times (createdAt,
+# lastConfirmedAt, capturedAt) fall a moment before the events' record times.
+SAME_MOMENT = timedelta(seconds=5)
+
+
+def event_instant(recorded: datetime, business: object) -> datetime:
+    """When an event happened, for time travel: the command's clock reading that the event
+    carries (``at``, ``created_at``) when it is the moment just before the event was recorded,
+    so that ``?at=<createdAt>`` or ``?at=<lastConfirmedAt>`` shows the order as those say; else
+    the event's record time."""
+    if isinstance(business, datetime) and business.tzinfo is not None \
+            and recorded - SAME_MOMENT <= business <= recorded:
+        return business
+    return recorded
 
 
 def version_at(timestamps: Callable[[int], datetime], last_version: int, at: datetime) -> int:

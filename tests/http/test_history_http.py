@@ -6,18 +6,39 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ordering.cli import register_commands
 from ordering.demo_catalogue import BERGEN_MINIPRIS_OFFER, BERGEN_OFFER, TRAVELLERS, TRONDHEIM_OFFER
-from tests.conftest import auth_headers
+from tests.conftest import FakeClock, auth_headers
 from tests.http.test_after_sales_http import add_supplements, bicycle, replacing, sold, update
 from tests.http.test_orders_http import assert_problem
 from tests.http.test_refunds_http import add_fee, cancel, options, refund
 from tests.http.test_sales_http import HEADERS, Catalogue, get_order, offer, pay_in_full, reserved
 
 OTHER_ORGANISATION = auth_headers(organisation_id=2)
+
+
+class WallClock(FakeClock):
+    """The service's clock is the wall clock here, as in production: the order's own times
+    (createdAt, lastConfirmedAt) are then instants a client may travel to."""
+
+    def __init__(self) -> None:
+        pass
+
+    @property  # type: ignore[override]
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return WallClock()
 
 
 def instant() -> str:
@@ -203,3 +224,18 @@ def test_a_cancellation_and_a_later_fee_show_up_to_the_current_draft(
     assert len(diff["seatsReleased"]) == 1 and diff["paymentRefs"] == []
     later = changes(client, code, **{"from": 2, "to": 3}).json
     assert later["linesCancelled"] == [] and [f["type"] for f in later["feesAdded"]] == ["ONBOARD"]
+
+
+def test_the_orders_own_times_and_its_events_times_are_instants_it_can_be_read_at(
+        client: FlaskClient, catalogue: Catalogue) -> None:
+    code, _ = sold(client, BERGEN_OFFER)
+    current = get_order(client, code)
+    created = at(client, code, current["createdAt"]).json
+    assert (created["version"], created["status"], created["orderLines"]) == (1, "DRAFT", [])
+    assert at(client, code, current["lastConfirmedAt"]).json == current
+    trail = client.get(f"/v1/orders/{code}/events", headers=HEADERS).json["events"]
+    lines_added = next(e["occurredAt"] for e in trail if e["type"] == "OrderLineAdded")
+    reserving = at(client, code, lines_added).json
+    assert (reserving["status"], len(reserving["orderLines"]), reserving["balance"]) == ("DRAFT", 1, "899.00")
+    locked = at(client, code, next(e["occurredAt"] for e in trail if e["type"] == "OrderLocked")).json
+    assert locked["locked"] and locked["status"] == "DRAFT"

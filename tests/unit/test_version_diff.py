@@ -6,7 +6,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ordering.domain.history import LinesReplaced, SupplementAdded, Totals, changes_between, version_at
+from ordering.domain.history import (
+    LinesReplaced,
+    SupplementAdded,
+    Totals,
+    changes_between,
+    event_instant,
+    version_at,
+)
 from ordering.domain.values import Fee, OrderLine, PaymentRef, Price, SeatReservation, Supplement
 from tests.builders import a_line, captured
 
@@ -109,3 +116,13 @@ def test_version_at_bisects_reading_few_timestamps() -> None:
     assert version_at(timestamp, 1000, start - timedelta(seconds=1)) == 0
     assert version_at(timestamp, 1000, start) == 1
     assert version_at(timestamp, 1000, start + timedelta(days=1)) == 1000
+
+
+def test_an_events_instant_is_the_commands_clock_reading_just_before_it_was_recorded() -> None:
+    recorded = datetime(2026, 11, 22, 10, 0, 0, 500, tzinfo=UTC)
+    just_before = recorded - timedelta(microseconds=300)
+    assert event_instant(recorded, just_before) == just_before
+    assert event_instant(recorded, None) == recorded
+    assert event_instant(recorded, "not a time") == recorded
+    assert event_instant(recorded, recorded - timedelta(days=9)) == recorded  # another clock: not that moment
+    assert event_instant(recorded, recorded + timedelta(seconds=1)) == recorded
