@@ -17,6 +17,7 @@ from ordering.http.problems import ApiProblem
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
 from ordering.representation.audit import timeline_lines, trail_json
+from ordering.representation.changes import changes_document, changes_lines
 from ordering.scheduling import run_scheduler
 from ordering.tokens import InvalidToken
 from projections import maintenance
@@ -26,6 +27,17 @@ def describe(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return f"offers not valid: {error.messages}"
     return str(getattr(error, "detail", error))
+
+
+def version_range(_context: click.Context, _parameter: click.Parameter,
+                  value: str | None) -> tuple[int, int] | None:
+    """``N..M`` with N below M."""
+    if value is None:
+        return None
+    first, separator, last = value.partition("..")
+    if not (separator and first.isdigit() and last.isdigit() and 0 < int(first) < int(last)):
+        raise click.BadParameter("give two versions as N..M, N below M")
+    return int(first), int(last)
 
 
 def register_commands(app: Flask) -> None:
@@ -118,9 +130,16 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("audit")
     @click.argument("order_id")
     @click.option("--json", "as_json", is_flag=True, help="print the trail as JSON")
-    def audit(order_id: str, as_json: bool) -> None:
-        """Print an order's audit trail as a timeline."""
+    @click.option("--changes", "between", callback=version_range, metavar="N..M",
+                  help="print what changed between versions N and M instead")
+    def audit(order_id: str, as_json: bool, between: tuple[int, int] | None) -> None:
+        """Print an order's audit trail as a timeline (or, with --changes, a version diff)."""
         try:
+            if between is not None:
+                document = changes_document(order_id, holder.application().order_changes(
+                    order_id, None, *between))
+                click.echo(json.dumps(document, indent=2) if as_json else "\n".join(changes_lines(document)))
+                return
             entries = holder.application().order_trail(order_id, None)
         except DomainError as error:
             raise click.ClickException(error.detail) from None

@@ -12,6 +12,8 @@ from ordering.application.after_sales import LineReplacement
 from ordering.application.base import Clock
 from ordering.application.catalogue import CatalogueCommands
 from ordering.application.expiry import EXPIRY_ACTOR, ExpiryCommands
+from ordering.application.feed import FeedQueries
+from ordering.application.history import HistoryQueries
 from ordering.application.payments import PaymentCommands
 from ordering.application.refunds import RefundCommands, RefundOutcome
 from ordering.application.sales import Reservation, SalesCommands, TrailEntry
@@ -23,7 +25,7 @@ __all__ = ["EXPIRY_ACTOR", "Clock", "LineReplacement", "OrderingApplication", "R
 
 
 class OrderingApplication(SalesCommands, RefundCommands, PaymentCommands, ExpiryCommands,
-                          CatalogueCommands):
+                          CatalogueCommands, HistoryQueries, FeedQueries):
     """Refunds build on the after-sales commands (``RefundCommands`` includes them)."""
 
     name = "orders"

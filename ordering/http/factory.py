@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ordering.bootstrap import Services, build_services
-from ordering.http import after_sales, orders, refunds, sales
+from ordering.http import after_sales, feed, history, orders, refunds, sales
 from ordering.http import health as health_views
 from ordering.http.conditional import make_orders_conditional
 from ordering.http.idempotency import make_posts_idempotent
@@ -48,6 +48,8 @@ def create_app(
     api.register_blueprint(sales.blp)
     api.register_blueprint(after_sales.blp)
     api.register_blueprint(refunds.blp)
+    api.register_blueprint(history.blp)
+    api.register_blueprint(feed.blp)
     app.register_blueprint(health_views.health)
     make_orders_conditional(app)  # inside: the ETag is part of a kept answer
     make_posts_idempotent(app)

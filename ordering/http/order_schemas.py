@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
+from marshmallow import Schema, fields, validate, validates_schema
+
+from ordering.http.history_schemas import AT_DESCRIPTION, AtTime, refuse_at_with_version
 from ordering.representation.fields import StringMap, UtcDateTime
 from ordering.representation.order import CURRENCY
 
@@ -41,6 +44,11 @@ class FailOrderIn(Schema):
 
 class OrderVersionQuery(Schema):
     version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    at = AtTime(metadata={"description": AT_DESCRIPTION})
+
+    @validates_schema
+    def _at_or_version(self, data: dict[str, Any], **_: Any) -> None:
+        refuse_at_with_version(data)
 
 
 class TrailEvent(Schema):

@@ -63,7 +63,9 @@ class OrderById(MethodView):
     @blp.arguments(OrderVersionQuery, location="query", unknown="raise")
     @blp.response(200, OrderOut)
     def get(self, query: dict[str, Any], order_id: str) -> Order:
-        """The order, or a confirmed earlier version of it (?version=N)"""
+        """The order, a confirmed earlier version of it (?version=N), or the order at an instant (?at=)"""
+        if "at" in query:
+            return service().order_at(order_id, caller().organisation_id, query["at"])
         return service().get_order(order_id, caller().organisation_id, query.get("version"))
 
     @blp.arguments(UpdateOrderIn, unknown="raise")
