@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from ordering.application.base import CommandRunner
+from ordering.application.base import CommandRunner, watched
 from ordering.domain.errors import OrderNotFound, VersionNotFound
 from ordering.domain.history import (
     NoVersionAt,
@@ -35,7 +35,8 @@ class HistoryQueries(CommandRunner):
         event_version = version_at(instant, order.version, at)
         if event_version == order.version:
             return order
-        return self._get(Order, order_uuid(order_id), order_id, OrderNotFound, event_version)
+        return watched(self._get(Order, order_uuid(order_id), order_id, OrderNotFound, event_version),
+                       loaded=False)
 
     def _instants_of(self, order: Order) -> Callable[[int], datetime]:
         @cache

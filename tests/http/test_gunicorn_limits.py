@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,27 +13,18 @@ import pytest
 
 from ordering.bootstrap import create_schema
 from tests.conftest import JWT_SECRET, make_settings
-from tests.integration.test_seat_races import free_port, wait_until_ready
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import gunicorn
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, int]]:
     create_schema(make_settings("sqlite", tmp_path))
-    port = free_port()
     env = {**os.environ, "JWT_SECRET": JWT_SECRET, "ORDERS_INSTANCE_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:ordering.http.gunicorn_config",
-         "--workers", "1", "--bind", f"127.0.0.1:{port}", "app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_until_ready(f"http://127.0.0.1:{port}", process)
-        yield "127.0.0.1", port
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=1, threads=1,
+                  options=("-c", "python:ordering.http.gunicorn_config")) as running:
+        host, port = running.base.removeprefix("http://").split(":")
+        yield host, int(port)
 
 
 def raw_exchange(address: tuple[str, int], request: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,11 +72,11 @@ def children_of(pid: int) -> list[int]:
 
 @contextmanager
 def gunicorn(env: Mapping[str, str], log: Path, workers: int = 2, threads: int = 4,
-             ready_seconds: float = 30) -> Iterator[Gunicorn]:
+             ready_seconds: float = 30, options: Sequence[str] = ()) -> Iterator[Gunicorn]:
     port = free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+            [sys.executable, "-m", "gunicorn", *options, "--workers", str(workers), "--threads", str(threads),
              "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "app:app"],
             cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
     server = Gunicorn(process, f"http://127.0.0.1:{port}", log)
