@@ -52,6 +52,7 @@ T = TypeVar("T")
 OwnedT = TypeVar("OwnedT", bound="Owned")
 Unit = Callable[[], tuple[T, Sequence[Aggregate]]]
 RETRY_BACKOFF_SECONDS = 0.005
+OFFER_CACHE_SIZE = 10_000
 
 
 class Owned(Protocol):
@@ -148,6 +149,7 @@ class CommandRunner(Application[UUID]):
         self.policy = policy or OrderPolicy()
         self.clock = clock
         self.after_save: list[Callable[[Sequence[Any]], None]] = []
+        self._offers: dict[str, Offer] = {}  # a published offer never changes: read it once
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -255,10 +257,17 @@ class CommandRunner(Application[UUID]):
         return found if isinstance(found, kind) else None
 
     def get_offer(self, offer_id: str) -> Offer:
+        """An offer, from memory once read (offers are immutable: ``OfferPublished`` only)."""
+        cached = self._offers.get(offer_id)
+        if cached is not None:
+            return cached
         try:
-            return self._get(Offer, UUID(offer_id), offer_id, OfferNotFound)
+            offer = self._get(Offer, UUID(offer_id), offer_id, OfferNotFound)
         except ValueError:
             raise OfferNotFound(offer_id) from None
+        if len(self._offers) < OFFER_CACHE_SIZE:
+            self._offers[offer_id] = offer
+        return offer
 
     def _departure(self, dated_service_journey_id: str) -> Departure | None:
         return self._find(Departure, departure_uuid(dated_service_journey_id))
