@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from ordering.following import run_with_followers
 from ordering.scheduling import run_scheduler
 from ordering.settings import load_settings
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_scheduler(load_settings())
+    settings = load_settings()
+    run_with_followers(settings, lambda: run_scheduler(settings))
