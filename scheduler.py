@@ -1,4 +1,5 @@
 """The expiry scheduler as its own process: ``python scheduler.py`` (production, PostgreSQL).
+It also runs the followers of the order log (ticket distribution groups, ``ordering.following``).
 
 Run one or several: one leads at a time (see ``ordering.scheduling``); a stopped one is replaced
 by any other, and due orders are found again however long none ran.
