@@ -25,6 +25,7 @@ from tests.conftest import FakeClock, auth_headers
 from tests.http.test_after_sales_http import add_supplements, bicycle, replacing, sold, update
 from tests.http.test_external_confirmation_http import confirm_lines, paid_and_waiting
 from tests.http.test_orders_http import assert_problem
+from tests.http.test_refunds_http import cancel, options, refund
 from tests.http.test_sales_http import (
     HEADERS,
     Catalogue,
@@ -285,3 +286,50 @@ def test_a_group_id_of_an_order_is_not_a_group(
     code, _ = sold(client, TRONDHEIM_OFFER)
     order_uuid = flask_app.extensions["ordering"].application().get_order(code, 1).id
     assert_problem(distribute(client, str(order_uuid)), 404, "TICKET_DISTRIBUTION_GROUP_NOT_FOUND")
+
+
+def test_a_refund_cancels_the_refunded_lines_group_and_keeps_the_others(
+        flask_app: Flask, client: FlaskClient, catalogue: Catalogue) -> None:
+    answer = reserved(client, offer(BERGEN_OFFER, selectedTravellerIds=TRAVELLERS[:2]))
+    code, (kept, refunded) = answer["orderId"], answer["orderLineIds"]
+    pay_in_full(client, code)
+    follow(flask_app)
+    before = live(groups(client, code))
+    [option] = [o["id"] for o in options(client, code, orderLineIds=refunded).json["options"]]
+    assert refund(client, code, 1, option).status_code == 200  # confirms version 2 in one save
+    follow(flask_app)
+    items = groups(client, code)
+    assert live(items) == {kept: before[kept]}
+    gone = next(g for g in items if g["orderLineId"] == refunded)
+    assert (gone["status"], gone["orderVersion"]) == ("CANCELLED", 1)
+    assert_verified(flask_app)
+
+
+def test_cancelled_lines_lose_their_groups_once_the_order_is_confirmed_again(
+        flask_app: Flask, client: FlaskClient, catalogue: Catalogue) -> None:
+    answer = reserved(client, offer(BERGEN_OFFER, selectedTravellerIds=TRAVELLERS[:2]))
+    code, (kept, cancelled) = answer["orderId"], answer["orderLineIds"]
+    pay_in_full(client, code)
+    follow(flask_app)
+    before = live(groups(client, code))
+    assert cancel(client, code, cancelled).status_code == 200
+    follow(flask_app)
+    assert live(groups(client, code)) == before  # version 2 not confirmed yet
+    order = get_order(client, code)
+    if order["balance"] != "0.00":
+        pay_in_full(client, code)
+    else:
+        assert client.post(f"/v1/orders/{code}/confirm", headers=HEADERS).status_code == 200
+    follow(flask_app)
+    assert live(groups(client, code)) == {kept: before[kept]}
+    assert_verified(flask_app)
+
+
+def test_a_failed_order_refunded_in_full_never_had_a_group(
+        flask_app: Flask, client: FlaskClient, confirmed_by_others: str) -> None:
+    code, _ = paid_and_waiting(client, confirmed_by_others)
+    assert client.post(f"/v1/orders/{code}/fail", json={}, headers=HEADERS).status_code == 200
+    [option] = options(client, code).json["options"]
+    assert refund(client, code, 1, option["id"]).status_code == 200
+    follow(flask_app)
+    assert groups(client, code) == []
