@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 POLL_SECONDS = 0.1
 STANDBY_SECONDS = 1.0
-MAX_CONFLICTS = 5  # in a row at one position: then the turn fails and is tried again later
+MAX_CONFLICTS = 5  # at one position, with no progress by anyone: the turn fails, tried again later
 
 
 class Consumer(Protocol):
@@ -72,9 +72,11 @@ class Follower:
     def catch_up(self, until: int | None = None) -> int:
         """Process every batch after the consumer's position (up to ``until``); returns how
         many notifications this call processed."""
-        processed, conflicts = 0, 0
+        processed, conflicts, last = 0, 0, -1
         while True:
             position = self.consumer.position()
+            if position != last:
+                conflicts, last = 0, position  # someone made progress: not stuck
             if until is not None and position >= until:
                 return processed
             batch = self.log_recorder.select_notifications(start=position, limit=self.batch_size, stop=until,
@@ -90,7 +92,6 @@ class Follower:
                 log.info("%s: batch after %d was stored first by another writer", self.consumer.name,
                          position)
                 continue
-            conflicts = 0
             processed += len(batch)
             if len(batch) < self.batch_size:
                 return processed

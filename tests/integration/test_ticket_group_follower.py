@@ -96,10 +96,15 @@ def test_two_followers_at_once_make_every_group_once(shop: Services) -> None:
     codes = [sell(app) for _ in range(6)]
     followers = [follower(app), follower(app)]
     stop = threading.Event()
+    errors: list[BaseException] = []
 
     def keep_following(one: Follower) -> None:
-        while not stop.is_set():
-            one.catch_up()
+        try:
+            while not stop.is_set():
+                one.catch_up()
+        except BaseException as error:
+            errors.append(error)
+            raise
 
     threads = [threading.Thread(target=keep_following, args=(one,)) for one in followers]
     for thread in threads:
@@ -111,6 +116,7 @@ def test_two_followers_at_once_make_every_group_once(shop: Services) -> None:
         stop.set()
         for thread in threads:
             thread.join(30)
+    assert errors == []
     followers[0].catch_up()
     assert caught_up(app)
     assert_exactly_one_live_group_per_line(app, codes)
