@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ordering.application import OrderingApplication
 from ordering.application.ticketing import TicketGroups
-from ordering.bootstrap import Services
+from ordering.bootstrap import Services, build_services
 from ordering.demo_catalogue import DEMO_CAPACITY, TRAVELLERS, TRONDHEIM_OFFER, demo_offers
 from ordering.domain.reserving import OfferConfiguration
 from ordering.domain.ticketing import CANCELLED, TicketDistributionGroup, ticketed
@@ -35,12 +35,24 @@ ROOT = Path(__file__).resolve().parents[2]
 CTX = context_of(1)
 
 
-@pytest.fixture
-def shop(services: Services) -> Services:
+def stocked(services: Services) -> Services:
     services.application.publish_offers(load_offers(demo_offers(services.application.clock())))
     for journey, seats in DEMO_CAPACITY.items():
         services.application.set_capacity(journey, seats)
     return services
+
+
+@pytest.fixture
+def shop(services: Services) -> Services:
+    return stocked(services)
+
+
+@pytest.fixture
+def real_time_shop(settings: Settings) -> Iterator[Services]:
+    """On the real clock, as the scheduler process beside it is (its expiry sweeps too)."""
+    built = stocked(build_services(settings))
+    yield built
+    built.close()
 
 
 def sell(app: OrderingApplication, travellers: int = 2, offer_id: str = TRONDHEIM_OFFER) -> str:
@@ -197,9 +209,9 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def test_the_scheduler_process_killed_mid_run_resumes_exactly_where_it_stopped(
-        shop: Services, settings: Settings, tmp_path: Path,
+        real_time_shop: Services, settings: Settings, tmp_path: Path,
         processes: list[subprocess.Popen[bytes]]) -> None:
-    app = shop.application
+    app = real_time_shop.application
     codes = [sell(app, travellers=1 + n % 2) for n in range(60)]
     log = tmp_path / "scheduler.log"
     processes.append(start_scheduler(settings, tmp_path, log))
@@ -210,8 +222,11 @@ def test_the_scheduler_process_killed_mid_run_resumes_exactly_where_it_stopped(
     assert 0 < position < (app.recorder.max_notification_id() or 0)
     codes += [sell(app) for _ in range(5)]  # sold while nobody follows
     processes.append(start_scheduler(settings, tmp_path, log))
-    more = threading.Thread(target=lambda: codes.extend(sell(app) for _ in range(10)))
+    sold_meanwhile: list[str] = []
+    more = threading.Thread(target=lambda: sold_meanwhile.extend(sell(app) for _ in range(10)))
     more.start()
     more.join(60)
+    assert len(sold_meanwhile) == 10
+    codes += sold_meanwhile
     assert wait_for(lambda: caught_up(app), 60), log.read_text()
     assert_exactly_one_live_group_per_line(app, codes)
