@@ -333,3 +333,15 @@ def test_a_failed_order_refunded_in_full_never_had_a_group(
     assert refund(client, code, 1, option["id"]).status_code == 200
     follow(flask_app)
     assert groups(client, code) == []
+
+
+def test_distribute_with_an_idempotency_key_replays_its_first_answer(
+        flask_app: Flask, client: FlaskClient, catalogue: Catalogue) -> None:
+    code, _ = sold(client, TRONDHEIM_OFFER)
+    follow(flask_app)
+    (group,) = groups(client, code)
+    keyed = {**HEADERS, "Idempotency-Key": "distribute-1"}
+    first = distribute(client, group["id"], headers=keyed)
+    again = distribute(client, group["id"], headers=keyed)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotency-Replayed") == "true" and again.json == first.json
