@@ -27,14 +27,11 @@ from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
 from ordering.application import OrderingApplication
 from ordering.application.ticketing import GroupProcess
 from ordering.domain.ticketing import CANCELLED, OrderTicketGroups, TicketDistributionGroup
+from ordering.store import _without_retry
 
 TRACKING_NAME = "ticket-groups"
 POSTGRES_TRACKING_TABLE = "ticket_groups_tracking"
 REPLAY_PAGE = 2000
-
-
-def _without_retry(method: Any) -> Any:
-    return getattr(method, "__wrapped__", method)
 
 
 class PostgresGroupRecorder(PostgresProcessRecorder):
