@@ -1,4 +1,5 @@
 """The expiry scheduler as its own process: ``python scheduler.py`` (production, PostgreSQL).
+It also runs the followers of the order log (ticket distribution groups, ``ordering.following``).
 
 Run one or several: one leads at a time (see ``ordering.scheduling``); a stopped one is replaced
 by any other, and due orders are found again however long none ran.
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from ordering.following import run_with_followers
 from ordering.scheduling import run_scheduler
 from ordering.settings import load_settings
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_scheduler(load_settings())
+    settings = load_settings()
+    run_with_followers(settings, lambda: run_scheduler(settings))

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import baselines, figures, history, profile, web
+from bench import baselines, figures, history, profile, server, ticketing, web
 from bench.backend import Backend, prepared_backend
 from bench.config import Config
 from bench.expiry import expiry
@@ -61,10 +61,15 @@ def measure_service(backend: Backend, config: Config, plan: SeedPlan, services: 
         target = web.Target(port, env)
         results["searches"] = web.searches(target, config, plan)
         say("searches done")
-        for clients in config.concurrency:
-            with profile.recording(master, clients, logs):
-                results["sales"][clients] = web.sales(target, services, config, clients)
-            say(f"sale at {clients}: {results['sales'][clients]['throughput']:,.1f} sales/s")
+        with server.scheduler(env | {"ORDER_EXPIRY_INTERVAL_SECONDS": "3600"}, logs / "followers.log"):
+            start = ticketing.skip_history(services)  # ticket groups: followed by the scheduler process
+            for clients in config.concurrency:
+                with profile.recording(master, clients, logs):
+                    results["sales"][clients] = web.sales(target, services, config, clients)
+                say(f"sale at {clients}: {results['sales'][clients]['throughput']:,.1f} sales/s")
+                stop = services.application.recorder.max_notification_id() or 0
+                results["sales"][clients]["group_lag"] = ticketing.group_lag(services, start, stop)
+                start = stop
         for clients in config.concurrency:
             results["changes"][clients] = web.changes(target, services, config, clients)
             say(f"change at {clients}: {results['changes'][clients]['throughput']:,.1f} changes/s")

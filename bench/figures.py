@@ -56,6 +56,11 @@ def sale_rows(details: dict[str, Any], config: Config, name: str, key: str, unit
         rows.append(row_from_latency(f"{name}: each request", clients, result["requests_per_second"], "req/s",
                                      result["latency"].get(ALL_REQUESTS, {}), BARE, bare,
                                      _request_failures(result)))
+        lag = result.get("group_lag")
+        if lag and lag.get("count"):
+            rows.append(row_from_latency(f"{name}: confirmation to ticket groups (lag)", clients,
+                                         math.nan, "", lag, note=f"{lag['count']} of {lag['confirmations']} "
+                                         f"confirmations, max {lag['max_ms']:.0f} ms"))
     return rows
 
 

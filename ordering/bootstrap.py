@@ -11,6 +11,7 @@ from ordering.domain.policy import utcnow
 from ordering.settings import Settings
 from projections import ReadModel
 from projections.db import ReadModelDatabase
+from projections.ticket_groups import create_ticket_group_tables
 
 
 @dataclass
@@ -40,6 +41,7 @@ def create_schema(settings: Settings) -> None:
     read_model = ReadModel(application, ReadModelDatabase(settings))
     try:
         read_model.create_tables()
+        create_ticket_group_tables(application)
     finally:
         read_model.close()
         application.close()

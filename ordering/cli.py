@@ -13,12 +13,14 @@ from marshmallow import ValidationError
 from ordering.bootstrap import create_schema
 from ordering.demo_catalogue import DEMO_CAPACITY, demo_offers
 from ordering.domain.errors import DomainError
+from ordering.following import run_with_followers
 from ordering.http.problems import ApiProblem
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
 from ordering.representation.audit import timeline_lines, trail_json
 from ordering.representation.changes import changes_document, changes_lines
 from ordering.scheduling import run_scheduler
+from ordering.ticketing_commands import register_ticketing_commands
 from ordering.tokens import InvalidToken
 from projections import maintenance
 
@@ -42,6 +44,7 @@ def version_range(_context: click.Context, _parameter: click.Parameter,
 
 def register_commands(app: Flask) -> None:
     holder: ServiceHolder = app.extensions["ordering"]
+    register_ticketing_commands(app)
 
     @app.cli.command("init-db")
     @click.option("--demo/--no-demo", default=True, show_default=True,
@@ -125,7 +128,7 @@ def register_commands(app: Flask) -> None:
     def scheduler_command() -> None:
         """Run the expiry scheduler in this process until stopped (as python scheduler.py does)."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        run_scheduler(holder.settings)
+        run_with_followers(holder.settings, lambda: run_scheduler(holder.settings))
 
     @app.cli.command("audit")
     @click.argument("order_id")

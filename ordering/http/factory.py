@@ -8,7 +8,8 @@ from flask import Flask
 from flask_smorest import Api
 
 from ordering.bootstrap import Services, build_services
-from ordering.http import after_sales, feed, history, orders, refunds, sales
+from ordering.following import start_followers
+from ordering.http import after_sales, feed, history, orders, refunds, sales, ticketing
 from ordering.http import health as health_views
 from ordering.http.conditional import make_orders_conditional
 from ordering.http.idempotency import make_posts_idempotent
@@ -50,6 +51,7 @@ def create_app(
     api.register_blueprint(refunds.blp)
     api.register_blueprint(history.blp)
     api.register_blueprint(feed.blp)
+    api.register_blueprint(ticketing.blp)
     app.register_blueprint(health_views.health)
     make_orders_conditional(app)  # inside: the ETag is part of a kept answer
     make_posts_idempotent(app)
@@ -58,4 +60,5 @@ def create_app(
     if settings.embedded_scheduler:
         holder = app.extensions["ordering"]
         app.extensions["ordering-scheduler"] = start_embedded_scheduler(holder.services, settings)
+        app.extensions["ordering-followers"] = start_followers(holder.services, settings)
     return app

@@ -92,4 +92,5 @@ def test_the_embedded_scheduler_expires_orders_inside_the_web_process(sqlite_set
         assert wait_for(lambda: all(expirations(services, c) == 1 for c in codes), 15)
     finally:
         app.extensions["ordering-scheduler"].shutdown(wait=True)
+        app.extensions["ordering-followers"].stop()
         app.extensions["ordering"].close()
