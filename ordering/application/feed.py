@@ -23,7 +23,7 @@ kept in memory once read (from the page itself, or one stored event read per unk
 Each item's ``orderVersion`` comes from folding the events onto the order's state, kept per order
 between pages, so an aggregate is loaded at most once per order, never per event.
 
-Another kind of owned aggregate (ticket distribution groups) joins by its own ``FeedKind``.
+Ticket distribution groups join as their own ``FeedKind`` (items name the group).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from ordering.application.sales import TrailEntry
 from ordering.application.topics import topic_prefixes
 from ordering.domain.errors import InvalidRequest
 from ordering.domain.order import Order
+from ordering.domain.ticketing import TicketDistributionGroup
 
 END = "end"
 MAX_LIMIT = 100
@@ -94,7 +95,23 @@ class FeedKind:
         return int(state.order_version)
 
 
+    def group_id(self, notification: Notification) -> str | None:
+        """The ticket distribution group an item is about (None: the order itself)."""
+        return None
+
+
+class TicketGroupKind(FeedKind):
+    """Ticket distribution groups: their first event names the organisation and the order."""
+
+    def owner(self, first_event: Any) -> tuple[int, str]:
+        return int(first_event.organisation_id), str(first_event.order_code)
+
+    def group_id(self, notification: Notification) -> str | None:
+        return str(notification.originator_id)
+
+
 ORDERS = FeedKind(Order)
+TICKET_GROUPS = TicketGroupKind(TicketDistributionGroup)
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,7 @@ class FeedEntry:
     cursor: str  # the position right after this event: a page asked with it starts after it
     public_id: str
     entry: TrailEntry
+    group_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +154,7 @@ def _check(payload: str) -> str:
 
 
 class ChangeFeed:
-    def __init__(self, store: FeedStore, kinds: Sequence[FeedKind] = (ORDERS,)) -> None:
+    def __init__(self, store: FeedStore, kinds: Sequence[FeedKind] = (ORDERS, TICKET_GROUPS)) -> None:
         datastore = getattr(store.recorder, "datastore", None)
         if getattr(datastore, "enable_db_functions", False):
             raise RuntimeError("the change feed needs the event table's insert lock: "
@@ -241,9 +259,10 @@ class ChangeFeed:
         domain_event = self.store.mapper.to_domain_event(notification)
         state = self._fold(UUID(str(notification.originator_id)), notification.originator_version,
                            domain_event)
-        order_version = self._kind_of[notification.topic].order_version(state)
-        trail_entry = TrailEntry(notification.originator_version, domain_event, order_version)
-        return FeedEntry(encode_cursor(organisation_id, notification.id), public_id, trail_entry)
+        kind = self._kind_of[notification.topic]
+        trail_entry = TrailEntry(notification.originator_version, domain_event, kind.order_version(state))
+        return FeedEntry(encode_cursor(organisation_id, notification.id), public_id, trail_entry,
+                         kind.group_id(notification))
 
     def _fold(self, aggregate_id: UUID, event_version: int, domain_event: Any) -> Any:
         """The aggregate after this event: the kept state one event before it, moved on by it

@@ -31,6 +31,8 @@ class FeedItem(TrailEvent):
     """An audit-trail event (as in GET /v1/orders/{id}/events) with its order and cursor."""
 
     orderId = fields.String()
+    ticketDistributionGroupId = fields.String(metadata={
+        "description": "present on the events of the order's ticket distribution groups"})
     cursor = fields.String(metadata={"description": "continue after this event with after=cursor"})
 
 

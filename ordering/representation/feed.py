@@ -15,6 +15,8 @@ class FeedEntry(Protocol):
     def public_id(self) -> str: ...
     @property
     def entry(self) -> TrailEntry: ...
+    @property
+    def group_id(self) -> str | None: ...
 
 
 class FeedPage(Protocol):
@@ -25,7 +27,9 @@ class FeedPage(Protocol):
 
 
 def feed_item_json(item: FeedEntry) -> dict[str, Any]:
-    return {"orderId": item.public_id, **trail_entry_json(item.entry), "cursor": item.cursor}
+    """An order's event, or one of its ticket distribution groups' (naming the group)."""
+    group = {"ticketDistributionGroupId": item.group_id} if item.group_id else {}
+    return {"orderId": item.public_id, **group, **trail_entry_json(item.entry), "cursor": item.cursor}
 
 
 def feed_page_json(page: FeedPage) -> dict[str, Any]:

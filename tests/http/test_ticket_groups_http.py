@@ -345,3 +345,18 @@ def test_distribute_with_an_idempotency_key_replays_its_first_answer(
     again = distribute(client, group["id"], headers=keyed)
     assert first.status_code == again.status_code == 200
     assert again.headers.get("Idempotency-Replayed") == "true" and again.json == first.json
+
+
+def test_the_change_feed_carries_the_groups_events_naming_the_group(
+        flask_app: Flask, client: FlaskClient, catalogue: Catalogue) -> None:
+    code, _ = sold(client, BERGEN_OFFER)
+    follow(flask_app)
+    [group] = groups(client, code)
+    assert distribute(client, group["id"]).status_code == 200
+    items = client.get("/v1/order-events", headers=HEADERS).json["items"]
+    of_groups = [(item["type"], item["ticketDistributionGroupId"]) for item in items
+                 if "ticketDistributionGroupId" in item]
+    assert of_groups == [("GroupCreated", group["id"]), ("GroupDistributed", group["id"])]
+    assert {item["orderId"] for item in items} == {code}
+    stranger = client.get("/v1/order-events", headers={**HEADERS, **OTHER_ORGANISATION}).json["items"]
+    assert stranger == []
