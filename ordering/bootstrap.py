@@ -30,7 +30,7 @@ def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -
     application = OrderingApplication(env=settings.eventsourcing_env(), policy=settings.policy,
                                       clock=clock)
     read_model = ReadModel(application, ReadModelDatabase(settings))
-    application.after_save.append(read_model.catch_up_quietly)
+    application.after_save.append(read_model.saved)  # wakes the follower; projects nothing
     return Services(application, read_model)
 
 

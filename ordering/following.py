@@ -1,23 +1,35 @@
-"""The followers of the order log in the service's processes (today: ticket distribution groups).
+"""The followers of the order log in the service's processes: the read model and the ticket
+distribution groups.
 
-They run on a thread of the scheduler's process (``python scheduler.py``, ``flask --app app
-scheduler``) and, embedded, of the web process (``make run``). On PostgreSQL one process leads
+The read model's follower runs on a thread of every web process and of the scheduler's; the
+ticket groups' on the scheduler's process (``python scheduler.py``, ``flask --app app
+scheduler``) and, embedded, the web process (``make run``). On PostgreSQL one process leads
 each follower at a time, through a session advisory lock of its own (the scheduler's
 ``Leadership`` with another key); the others stand by and take over within a second of the
-leader's session ending. On SQLite the one embedded process follows.
+leader's session ending, and every save anywhere wakes the leader at once (LISTEN on the
+channel the event store NOTIFYs on each insert). On SQLite the processes of one host all follow;
+the tracked position, written under a lock, lets only one of them project each batch.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import zlib
 from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
 
 from ordering.bootstrap import Services, build_services
 from ordering.scheduling import Leadership
 from ordering.settings import Settings
+from projections import ReadModelFollowing
 from projections.follower import BATCH_SIZE, POLL_SECONDS, Follower, FollowerThread
 from projections.ticket_groups import TicketGroupProjector
+
+log = logging.getLogger(__name__)
 
 
 class FollowerLeadership(Leadership):
@@ -31,6 +43,48 @@ def ticket_group_follower(services: Services, settings: Settings) -> Follower:
     return Follower(services.application.recorder, projector, FollowerLeadership(settings, projector.name),
                     batch_size=int(os.environ.get("TICKET_GROUPS_BATCH_SIZE", BATCH_SIZE)),
                     poll_seconds=float(os.environ.get("TICKET_GROUPS_POLL_SECONDS", POLL_SECONDS)))
+
+
+def read_model_follower(services: Services, settings: Settings) -> Follower:
+    following = ReadModelFollowing(services.read_model)
+    return Follower(services.application.recorder, following, FollowerLeadership(settings, following.name),
+                    batch_size=int(os.environ.get("READ_MODEL_BATCH_SIZE", BATCH_SIZE)),
+                    poll_seconds=float(os.environ.get("READ_MODEL_POLL_SECONDS", 1.0)))
+
+
+def start_read_model_follower(services: Callable[[], Services], settings: Settings) -> FollowerThread:
+    """Project the read model on a daemon thread, woken by this process's saves and, on
+    PostgreSQL, by every process's."""
+    thread: FollowerThread
+
+    def build() -> Follower:
+        built = services()
+        follower = read_model_follower(built, settings)
+        built.read_model.on_saved.append(follower.wake)
+        built.read_model.followed = True
+        channel = getattr(built.application.recorder, "channel_name", None)
+        if settings.is_postgres and channel:
+            threading.Thread(target=_listen, args=(settings, channel, thread), name="read-model-listen",
+                             daemon=True).start()
+        return follower
+
+    thread = FollowerThread("read-model", build)
+    return thread.start()
+
+
+def _listen(settings: Settings, channel: str, thread: FollowerThread) -> None:
+    """Wake the follower on each NOTIFY the event store sends when events are inserted."""
+    while not thread.stopped:
+        try:
+            with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5,
+                                 application_name="orders-listen") as connection:
+                connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                while not thread.stopped:
+                    for _ in connection.notifies(timeout=1.0, stop_after=1):
+                        thread.wake()
+        except psycopg.Error as error:
+            log.warning("listening for saves failed, polling meanwhile: %s", error)
+            threading.Event().wait(1.0)
 
 
 def start_followers(services: Callable[[], Services], settings: Settings) -> FollowerThread:
@@ -47,16 +101,19 @@ def start_followers(services: Callable[[], Services], settings: Settings) -> Fol
 def run_with_followers(settings: Settings, main: Callable[[], None]) -> None:
     """Run ``main`` (the scheduler) with the followers beside it, on services of their own."""
     own: list[Services] = []
+    building = threading.Lock()
 
     def services() -> Services:
-        if not own:
-            own.append(build_services(settings))
-        return own[0]
+        with building:  # the followers' threads ask at once
+            if not own:
+                own.append(build_services(settings))
+            return own[0]
 
-    thread = start_followers(services, settings)
+    threads = [start_followers(services, settings), start_read_model_follower(services, settings)]
     try:
         main()
     finally:
-        thread.stop()
+        for thread in threads:
+            thread.stop()
         for built in own:
             built.close()

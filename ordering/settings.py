@@ -31,6 +31,9 @@ class Settings:
     expiry_interval_seconds: float = 5.0
     embedded_scheduler: bool = False
     idempotency_ttl: timedelta = timedelta(hours=24)  # how long an answer to a key is kept
+    # A thread of each web process follows the log into the read model (off in tests, where
+    # searches project what they need themselves).
+    read_model_follower: bool = False
     idempotency_lease: timedelta = timedelta(seconds=60)  # a claim outlives no request longer
 
     @property
@@ -100,6 +103,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         postgres_schema=environ.get("POSTGRES_SCHEMA") or None,
         expiry_interval_seconds=float(environ.get("ORDER_EXPIRY_INTERVAL_SECONDS", 5)),
         idempotency_ttl=timedelta(hours=float(environ.get("IDEMPOTENCY_KEY_TTL_HOURS", 24))),
+        read_model_follower=environ.get("READ_MODEL_FOLLOWER", "1") not in ("0", "false", "no"),
         embedded_scheduler=environ.get("ORDERS_EMBEDDED_SCHEDULER", "") in ("1", "true", "yes"),
     )
 

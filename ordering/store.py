@@ -12,6 +12,7 @@ answers 503. ``PERSISTENCE_MODULE`` names ``OrderStoreFactory`` or, on SQLite,
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +27,7 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteFactory
 from psycopg.sql import SQL
+from psycopg_pool import PoolTimeout
 
 from ordering.idempotency import IdempotencyTables, answer_of
 
@@ -39,11 +41,29 @@ def _without_retry(method: Any) -> Any:
     return getattr(method, "__wrapped__", method)
 
 
+def _read_again_once(method: Any) -> Any:
+    """A read that met a connection broken while it sat in the pool (the database restarted,
+    a proxy dropped it) runs once more, on a fresh connection; the pool has discarded the
+    broken one. A pool timeout is not retried: an outage still answers within its bound."""
+    read = _without_retry(method)
+
+    @functools.wraps(read)
+    def again(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return read(self, *args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            if isinstance(error.__cause__, PoolTimeout):
+                raise
+            return read(self, *args, **kwargs)
+
+    return again
+
+
 class SnapshotRecorder(PostgresAggregateRecorder):
     """Snapshots: every aggregate load reads them first."""
 
     insert_events = _without_retry(PostgresAggregateRecorder.insert_events)
-    select_events = _without_retry(PostgresAggregateRecorder.select_events)
+    select_events = _read_again_once(PostgresAggregateRecorder.select_events)
 
 
 class OrderStoreRecorder(PostgresApplicationRecorder):
@@ -61,9 +81,9 @@ class OrderStoreRecorder(PostgresApplicationRecorder):
             self.idempotency.insert_answer(curs, answer)
 
     insert_events = _without_retry(PostgresApplicationRecorder.insert_events)
-    select_events = _without_retry(PostgresApplicationRecorder.select_events)
-    select_notifications = _without_retry(PostgresApplicationRecorder.select_notifications)
-    max_notification_id = _without_retry(PostgresApplicationRecorder.max_notification_id)
+    select_events = _read_again_once(PostgresApplicationRecorder.select_events)
+    select_notifications = _read_again_once(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _read_again_once(PostgresApplicationRecorder.max_notification_id)
 
 
 class OrderStoreFactory(PostgresFactory):

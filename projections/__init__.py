@@ -1,9 +1,18 @@
-"""Read models built from the event stream: the order search table, disposable and rebuildable."""
+"""Read models built from the event stream: the order search table, disposable and rebuildable.
+
+The write path only stores events. A follower of the event log (``ordering.following``: one
+leader among the processes) projects them; a search first waits, bounded, until the projection
+has passed every event stored before it began, so a change the service has answered for is
+visible to the next search (read your writes). Where no follower runs in the process (the CLI,
+tests) or none keeps up in time, the search projects what is missing itself.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +26,20 @@ from projections.search import Query, search
 log = logging.getLogger(__name__)
 
 
+SETTLE_SECONDS = 2.0  # the longest a search waits for the follower before projecting itself
+SETTLE_POLL_SECONDS = 0.005
+
+
 class ReadModel:
-    def __init__(self, application: OrderingApplication, database: ReadModelDatabase) -> None:
+    def __init__(self, application: OrderingApplication, database: ReadModelDatabase,
+                 settle_seconds: float = SETTLE_SECONDS) -> None:
         self.application = application
         self.database = database
         self.projector = OrderProjector(application, database)
+        self.settle_seconds = settle_seconds
+        self.followed = False  # a follower thread of this process projects (leading or standing by)
+        self.on_saved: list[Callable[[], None]] = []  # wakes this process's follower
+        self._progress = threading.Condition()
 
     def create_tables(self) -> None:
         with self.database.transaction(write=True) as cursor:
@@ -30,15 +48,35 @@ class ReadModel:
     def catch_up(self) -> int:
         return self.projector.catch_up()
 
-    def catch_up_quietly(self, saved: Sequence[Any] = ()) -> None:
-        """After each save: a failure here loses nothing (the next catch-up redoes it)."""
-        try:
-            self.projector.remember_saved(saved)
-            self.projector.catch_up()
-        except Exception:
-            log.exception("read model catch-up failed; it resumes on the next change")
+    def saved(self, _saved: Sequence[Any] = ()) -> None:
+        """After each save (the write path): wake the follower, project nothing here."""
+        for wake in self.on_saved:
+            wake()
+
+    def settle(self) -> None:
+        """Read your writes: return once the projection has passed every event stored before
+        this call; wait for the follower at most ``settle_seconds``, then project it here."""
+        head = self.application.recorder.max_notification_id() or 0
+        if self.followed:
+            deadline = time.monotonic() + self.settle_seconds
+            while self.projector.tracked_position() < head:
+                if time.monotonic() >= deadline:
+                    log.warning("the read model follower is behind; this search projects itself")
+                    break
+                with self._progress:
+                    self._progress.wait(SETTLE_POLL_SECONDS)
+            else:
+                return
+        self.projector.catch_up(until=head)
+
+    def apply(self, notifications: Sequence[Any]) -> None:
+        """A follower's batch; those waiting in ``settle`` look again at once."""
+        self.projector.apply(notifications)
+        with self._progress:
+            self._progress.notify_all()
 
     def search(self, organisation_id: int, query: Query) -> dict[str, Any]:
+        self.settle()
         return search(self.database, self.projector.active_generation(), organisation_id, query)
 
     def due_orders(self, now: datetime, lock_deadline: datetime, limit: int) -> list[str]:
@@ -75,3 +113,18 @@ class ReadModel:
 
     def close(self) -> None:
         self.database.close()
+
+
+class ReadModelFollowing:
+    """The read model as a consumer of the follower (``projections.follower``)."""
+
+    name = "read-model"
+
+    def __init__(self, read_model: ReadModel) -> None:
+        self.read_model = read_model
+
+    def position(self) -> int:
+        return self.read_model.projector.tracked_position()
+
+    def process(self, notifications: Sequence[Any]) -> None:
+        self.read_model.apply(notifications)

@@ -143,6 +143,10 @@ class FollowerThread:
         self.follower: Follower | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def start(self) -> FollowerThread:
         self._thread.start()
         return self

@@ -12,12 +12,13 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
 
 from ordering.application import OrderingApplication
 from ordering.application.topics import topic_prefixes
@@ -121,35 +122,50 @@ class OrderProjector:
         """One batch, in one transaction with the tracked position."""
         with self.database.transaction(write=True) as cursor:
             generation = generation or self._active(cursor)
-            cursor.execute("SELECT position FROM projection_tracking WHERE generation = ?"
-                           + self.database.lock_clause(), (generation,))
-            found = cursor.fetchone()
-            if found is None:
+            position = self._locked_position(cursor, generation)
+            if position is None:
                 return 0  # that generation was switched away and dropped meanwhile
-            position = int(found[0])
             notifications = self.application.recorder.select_notifications(
                 start=position, limit=self.batch_size, stop=until, inclusive_of_start=False)
             if not notifications:
                 return 0
-            batch = self._orders_after(notifications)
-            parked = batch.parked + self._write_each_that_can(cursor, generation, batch)
-            park(cursor, generation, parked)
-            unpark(cursor, generation, [str(order_id) for order_id in batch.orders
-                                        if str(order_id) not in {p.aggregate_id for p in parked}])
-            cursor.execute("UPDATE projection_tracking SET position = ?, applied = applied + ? "
-                           "WHERE generation = ?", (notifications[-1].id, len(notifications), generation))
+            self._project(cursor, generation, notifications)
             return len(notifications)
+
+    def apply(self, notifications: Sequence[Any]) -> None:
+        """A batch read by a follower, in one transaction with the tracked position of the
+        active generation; ``IntegrityError`` when another follower projected it first."""
+        with self.database.transaction(write=True) as cursor:
+            generation = self._active(cursor)
+            position = self._locked_position(cursor, generation)
+            if position is None or position >= notifications[0].id:
+                raise IntegrityError(f"read model generation {generation} is already at {position}")
+            self._project(cursor, generation, notifications)
+
+    def tracked_position(self) -> int:
+        with self.database.transaction() as cursor:
+            cursor.execute("SELECT t.position FROM projection_tracking t JOIN projection_active a "
+                           "ON a.generation = t.generation WHERE a.id = 1")
+            return int(cursor.fetchone()[0])
+
+    def _locked_position(self, cursor: PortableCursor, generation: int) -> int | None:
+        cursor.execute("SELECT position FROM projection_tracking WHERE generation = ?"
+                       + self.database.lock_clause(), (generation,))
+        found = cursor.fetchone()
+        return None if found is None else int(found[0])
+
+    def _project(self, cursor: PortableCursor, generation: int, notifications: Sequence[Any]) -> None:
+        batch = self._orders_after(notifications)
+        parked = batch.parked + self._write_each_that_can(cursor, generation, batch)
+        park(cursor, generation, parked)
+        unpark(cursor, generation, [str(order_id) for order_id in batch.orders
+                                    if str(order_id) not in {p.aggregate_id for p in parked}])
+        cursor.execute("UPDATE projection_tracking SET position = ?, applied = applied + ? "
+                       "WHERE generation = ?", (notifications[-1].id, len(notifications), generation))
 
     def _active(self, cursor: PortableCursor) -> int:
         cursor.execute("SELECT generation FROM projection_active WHERE id = 1")
         return int(cursor.fetchone()[0])
-
-    def remember_saved(self, saved: Sequence[Any]) -> None:
-        """Orders this process just saved are the state their new events lead to: keep a copy,
-        so projecting those events needs no reload from the event store."""
-        for aggregate in saved:
-            if isinstance(aggregate, Order):
-                self._remember(deepcopy(aggregate))
 
     def _orders_after(self, notifications: Any) -> Batch:
         """The state each order of the batch ends in. At an event that cannot be decoded or

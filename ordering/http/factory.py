@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ordering.bootstrap import Services, build_services
-from ordering.following import start_followers
+from ordering.following import start_followers, start_read_model_follower
 from ordering.http import after_sales, feed, history, orders, refunds, sales, ticketing
 from ordering.http import health as health_views
 from ordering.http.conditional import make_orders_conditional
@@ -57,8 +57,10 @@ def create_app(
     make_posts_idempotent(app)
     register_request_hooks(app, limiter_for(settings))
     register_problem_handlers(app)
+    holder = app.extensions["ordering"]
+    if settings.read_model_follower:
+        app.extensions["ordering-read-model"] = start_read_model_follower(holder.services, settings)
     if settings.embedded_scheduler:
-        holder = app.extensions["ordering"]
         app.extensions["ordering-scheduler"] = start_embedded_scheduler(holder.services, settings)
         app.extensions["ordering-followers"] = start_followers(holder.services, settings)
     return app
