@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Response, current_app, request
 
 from ordering.application.base import OrderWatch, watching_orders
 
@@ -24,12 +24,9 @@ def etag_of(order_code: str, version: int) -> str:
     return f"{order_code}-{version}"
 
 
-def make_orders_conditional(app: Flask) -> None:
-    for endpoint, view in list(app.view_functions.items()):
-        app.view_functions[endpoint] = _conditional(view)
-
-
-def _conditional(view: Callable[..., Any]) -> Callable[..., Any]:
+def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A view whose answer carries the ETag of the order it read or changed, and whose
+    changes meet the request's ``If-Match``."""
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         precondition = _if_match() if request.method in CHANGING_METHODS else None

@@ -11,8 +11,8 @@ from ordering.bootstrap import Services, build_services
 from ordering.following import start_followers, start_read_model_follower
 from ordering.http import after_sales, feed, history, orders, refunds, sales, ticketing
 from ordering.http import health as health_views
-from ordering.http.conditional import make_orders_conditional
-from ordering.http.idempotency import make_posts_idempotent
+from ordering.http.conditional import conditional
+from ordering.http.idempotency import idempotent
 from ordering.http.problems import register_problem_handlers
 from ordering.http.ratelimit import limiter_for
 from ordering.http.requests import ServiceHolder, register_request_hooks
@@ -53,8 +53,8 @@ def create_app(
     api.register_blueprint(feed.blp)
     api.register_blueprint(ticketing.blp)
     app.register_blueprint(health_views.health)
-    make_orders_conditional(app)  # inside: the ETag is part of a kept answer
-    make_posts_idempotent(app)
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = idempotent(conditional(view))  # the ETag is part of a kept answer
     register_request_hooks(app, limiter_for(settings))
     register_problem_handlers(app)
     holder = app.extensions["ordering"]

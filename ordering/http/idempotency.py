@@ -19,7 +19,7 @@ from typing import Any
 from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
-from flask import Flask, Response, current_app, g, request
+from flask import Response, current_app, g, request
 
 from ordering.application.base import collecting
 from ordering.domain.errors import ConcurrentModification
@@ -40,13 +40,8 @@ def kept(status: int) -> bool:
     return 200 <= status < 300 or status in (400, 403, 404)
 
 
-def make_posts_idempotent(app: Flask) -> None:
-    """Wrap every view: a POST carrying ``Idempotency-Key`` is carried out at most once."""
-    for endpoint, view in list(app.view_functions.items()):
-        app.view_functions[endpoint] = _idempotent(view)
-
-
-def _idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A view that carries out a POST with ``Idempotency-Key`` at most once."""
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
