@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask
@@ -14,9 +17,10 @@ from ordering.bootstrap import create_schema
 from ordering.demo_catalogue import DEMO_CAPACITY, demo_offers
 from ordering.domain.errors import DomainError
 from ordering.following import run_with_followers
-from ordering.http.problems import ApiProblem
+from ordering.http.problems import ApiProblem, flatten_messages
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
+from ordering.http.text import check_body_text
 from ordering.representation.audit import timeline_lines, trail_json
 from ordering.representation.changes import changes_document, changes_lines
 from ordering.scheduling import run_scheduler
@@ -24,11 +28,32 @@ from ordering.ticketing_commands import register_ticketing_commands
 from ordering.tokens import InvalidToken
 from projections import maintenance
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def describe(error: Exception) -> str:
+
+def describe(path: str, error: Exception) -> str:
+    """An error of ``load-offers`` as a person reads it: one line per field at fault."""
     if isinstance(error, ValidationError):
-        return f"offers not valid: {error.messages}"
-    return str(getattr(error, "detail", error))
+        fields = flatten_messages(error.messages)
+        return "\n".join([f"{path}: offers not valid, nothing was added:",
+                          *(f"  {e['field']}: {e['message']}" for e in fields)])
+    if isinstance(error, json.JSONDecodeError):
+        return f"{path} is not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+    if isinstance(error, UnicodeDecodeError):
+        return f"{path} is not UTF-8 text"
+    detail = str(getattr(error, "detail", error))
+    return f"{path}: {detail}; nothing was added"
+
+
+def as_cli(command: Callable[P, R], holder: ServiceHolder) -> Callable[P, R]:
+    """The command's connections say ``cli`` in ``pg_stat_activity``."""
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        holder.settings = holder.settings.for_process("cli")
+        return command(*args, **kwargs)
+
+    return run
 
 
 def version_range(_context: click.Context, _parameter: click.Parameter,
@@ -46,7 +71,13 @@ def register_commands(app: Flask) -> None:
     holder: ServiceHolder = app.extensions["ordering"]
     register_ticketing_commands(app)
 
-    @app.cli.command("init-db")
+    def command(name: str) -> Callable[[Callable[P, R]], click.Command]:
+        def register(function: Callable[P, R]) -> click.Command:
+            return app.cli.command(name)(as_cli(function, holder))
+
+        return register
+
+    @command("init-db")
     @click.option("--demo/--no-demo", default=True, show_default=True,
                   help="load the demo catalogue when the catalogue is empty")
     def init_db(demo: bool) -> None:
@@ -60,18 +91,19 @@ def register_commands(app: Flask) -> None:
                 application.set_capacity(journey, seats)
             click.echo(f"demo catalogue loaded: {len(application.list_offers())} offers")
 
-    @app.cli.command("load-offers")
+    @command("load-offers")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     def load_offers_command(path: str) -> None:
         """Add the offers in a JSON file (one offer or a list, as POST /v1/offers takes)."""
         try:
-            offers = load_offers(json.loads(Path(path).read_text()))
-            published = holder.application().publish_offers(offers)
+            body = json.loads(Path(path).read_text(encoding="utf-8"))
+            check_body_text(body)
+            published = holder.application().publish_offers(load_offers(body, ids_from_content=True))
         except (ValueError, ValidationError, DomainError, ApiProblem) as error:
-            raise click.ClickException(describe(error)) from None
+            raise click.ClickException(describe(path, error)) from None
         click.echo(f"{len(published)} offers added: {', '.join(o.offer_id for o in published)}")
 
-    @app.cli.command("token")
+    @command("token")
     @click.option("--org", "organisation_id", type=int, default=1, show_default=True,
                   help="organisation id (claim https://entur.io/organisationID)")
     @click.option("--sub", "subject", default="dev-user", show_default=True)
@@ -87,7 +119,7 @@ def register_commands(app: Flask) -> None:
         except InvalidToken as error:
             raise click.ClickException(str(error)) from None
 
-    @app.cli.command("rebuild")
+    @command("rebuild")
     @click.option("--batch-size", type=int, default=2000, show_default=True)
     def rebuild_command(batch_size: int) -> None:
         """Rebuild the read model from the whole event history, beside the live one, then switch."""
@@ -101,7 +133,7 @@ def register_commands(app: Flask) -> None:
         click.echo(f"generation {report.generation} live: {report.events} events in "
                    f"{report.seconds:.1f} s, {report.events_per_second:,.0f} events/s")
 
-    @app.cli.command("verify")
+    @command("verify")
     def verify_command() -> None:
         """Replay every order and compare it with the read model; exit 1 on any difference."""
         differences = maintenance.verify(holder.services().read_model, click.echo)
@@ -109,12 +141,12 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(f"{differences} orders differ from their events")
         click.echo("every order in the read model matches its replayed events")
 
-    @app.cli.command("status")
+    @command("status")
     def status_command() -> None:
         """The read model's position against the head of the event log."""
         click.echo(json.dumps(maintenance.status(holder.services().read_model), indent=2))
 
-    @app.cli.command("retry-parked")
+    @command("retry-parked")
     def retry_parked_command() -> None:
         """Project the orders the read model parked again, from their events (after a fix)."""
         fixed, still = maintenance.retry_parked(holder.services().read_model)
@@ -124,13 +156,13 @@ def register_commands(app: Flask) -> None:
         if still:
             raise click.ClickException(f"{len(still)} orders are still parked")
 
-    @app.cli.command("scheduler")
+    @command("scheduler")
     def scheduler_command() -> None:
         """Run the expiry scheduler in this process until stopped (as python scheduler.py does)."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run_with_followers(holder.settings, lambda: run_scheduler(holder.settings))
 
-    @app.cli.command("audit")
+    @command("audit")
     @click.argument("order_id")
     @click.option("--json", "as_json", is_flag=True, help="print the trail as JSON")
     @click.option("--changes", "between", callback=version_range, metavar="N..M",

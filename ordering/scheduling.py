@@ -85,7 +85,8 @@ class Leadership:
         try:
             if self._connection is None or self._connection.closed:
                 self._connection = psycopg.connect(self.settings.database_url, autocommit=True,
-                                                   connect_timeout=5)
+                                                   connect_timeout=5,
+                                                   application_name=self.settings.application_name)
                 self._held = False
             if self._held:
                 self._connection.execute("SELECT 1")
@@ -155,6 +156,7 @@ def start_embedded_scheduler(services: Callable[[], Services], settings: Setting
 
 def run_scheduler(settings: Settings) -> None:
     """The scheduler as a process of its own: blocks, sweeping every interval, until stopped."""
+    settings = settings.for_process("scheduler")
     services: Services | None = None
 
     def built() -> Services:

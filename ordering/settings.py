@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -35,6 +35,16 @@ class Settings:
     # searches project what they need themselves).
     read_model_follower: bool = False
     idempotency_lease: timedelta = timedelta(seconds=60)  # a claim outlives no request longer
+    cors_origins: tuple[str, ...] = ()
+    process_kind: str = "web"  # web, scheduler or cli: names the PostgreSQL connections
+
+    @property
+    def application_name(self) -> str:
+        """What ``pg_stat_activity`` shows for this process's connections."""
+        return f"order-service-{self.process_kind}"
+
+    def for_process(self, kind: str) -> Settings:
+        return replace(self, process_kind=kind)
 
     @property
     def is_postgres(self) -> bool:
@@ -70,6 +80,7 @@ class Settings:
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
             "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(self.db_pool_timeout_seconds))),
+            "ORDERS_APPLICATION_NAME": self.application_name,
         }
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
@@ -105,6 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         idempotency_ttl=timedelta(hours=float(environ.get("IDEMPOTENCY_KEY_TTL_HOURS", 24))),
         read_model_follower=environ.get("READ_MODEL_FOLLOWER", "1") not in ("0", "false", "no"),
         embedded_scheduler=environ.get("ORDERS_EMBEDDED_SCHEDULER", "") in ("1", "true", "yes"),
+        cors_origins=tuple(o.strip() for o in environ.get("CORS_ORIGINS", "").split(",") if o.strip()),
     )
 
 

@@ -41,6 +41,9 @@ def _without_retry(method: Any) -> Any:
     return getattr(method, "__wrapped__", method)
 
 
+APPLICATION_NAME_KEY = "ORDERS_APPLICATION_NAME"  # set by Settings.eventsourcing_env
+
+
 def _read_again_once(method: Any) -> Any:
     """A read that met a connection broken while it sat in the pool (the database restarted,
     a proxy dropped it) runs once more, on a fresh connection; the pool has discarded the
@@ -96,6 +99,9 @@ class OrderStoreFactory(PostgresFactory):
         pool = self.datastore.pool
         if isinstance(pool.kwargs, dict):
             pool.kwargs.setdefault("connect_timeout", max(1, round(pool.timeout)))
+            name = self.env.get(APPLICATION_NAME_KEY)
+            if name:
+                pool.kwargs.setdefault("application_name", name)
 
 
 class SQLiteOrderStoreRecorder(SQLiteApplicationRecorder):

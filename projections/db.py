@@ -52,7 +52,8 @@ class ReadModelDatabase:
         self._sqlite_path = settings.sqlite_read_model_path
         self._pool: ConnectionPool | None = None
         if self.postgres:
-            kwargs: dict[str, Any] = {"connect_timeout": max(1, round(settings.db_pool_timeout_seconds))}
+            kwargs: dict[str, Any] = {"connect_timeout": max(1, round(settings.db_pool_timeout_seconds)),
+                                      "application_name": settings.application_name}
             if settings.postgres_schema:
                 kwargs["options"] = f"-c search_path={settings.postgres_schema}"
             self._pool = ConnectionPool(settings.database_url, min_size=1,

@@ -31,6 +31,9 @@ def _text(value: str) -> str:
     return value
 
 
+ORDER_STATUSES = ("DRAFT", "CONFIRMED")
+
+
 def _integer(value: str) -> int:
     if not value.lstrip("-").isdigit() or len(value) > 12:
         raise ValueError("must be an integer")
@@ -63,6 +66,12 @@ class Field:
     parse: Callable[[str], Any]
     operators: tuple[str, ...]
     term: bool = False  # matched on the order's active lines and legs
+    choices: tuple[str, ...] = ()  # an enumerated field: any other value is a 400, never an empty page
+
+    def value_of(self, text: str) -> Any:
+        if self.choices and text not in self.choices:
+            raise ValueError(f"must be one of {', '.join(self.choices)}")
+        return self.parse(text)
 
     @property
     def value_column(self) -> str:
@@ -71,7 +80,7 @@ class Field:
 
 FIELDS: dict[str, Field] = {
     "id": Field("id", _text, EQUALITY),
-    "status": Field("status", _text, EQUALITY),
+    "status": Field("status", _text, EQUALITY, choices=ORDER_STATUSES),
     "currency": Field("currency", _text, EQUALITY),
     "pos": Field("pos", _text, EQUALITY),
     "distributionChannelId": Field("distribution_channel_id", _text, EQUALITY),
@@ -137,7 +146,7 @@ def parse_condition(name: str, raw: str) -> Condition:
     if len(texts) > MAX_LIST:
         raise InvalidRequest(f"{name}: at most {MAX_LIST} values in a list", name)
     try:
-        values = tuple(field.parse(text) for text in texts)
+        values = tuple(field.value_of(text) for text in texts)
     except ValueError as error:
         raise InvalidRequest(f"{name}: {error}", name) from None
     return Condition(field, operator, values)

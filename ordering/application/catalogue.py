@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ordering.application.base import CommandRunner
-from ordering.domain.inventory import Departure
+from ordering.domain.inventory import Departure, DepartureNotFound
 from ordering.domain.offer import Catalogue, Offer, OfferExists
 
 
@@ -46,5 +46,5 @@ class CatalogueCommands(CommandRunner):
     def availability(self, dated_service_journey_id: str) -> dict[str, int]:
         departure = self._departure(dated_service_journey_id)
         if departure is None:
-            return {"capacity": 0, "reserved": 0, "available": 0}
+            raise DepartureNotFound(dated_service_journey_id)
         return departure.availability()

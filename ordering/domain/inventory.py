@@ -8,7 +8,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ordering.domain.errors import Conflict
+from ordering.domain.errors import Conflict, NotFound
 from ordering.domain.values import SeatReservation
 
 DEPARTURE_NAMESPACE = UUID("5c1f6a3e-7d2b-4e0a-9f1c-2b8e4d6a1c33")
@@ -17,6 +17,16 @@ DEPARTURE_NAMESPACE = UUID("5c1f6a3e-7d2b-4e0a-9f1c-2b8e4d6a1c33")
 class NoAvailability(Conflict):
     code = "NO_AVAILABILITY"
     title = "Not enough seats"
+
+
+class CapacityBelowReserved(Conflict):
+    code = "CAPACITY_BELOW_RESERVED"
+    title = "Capacity below the seats reserved"
+
+
+class DepartureNotFound(NotFound):
+    def __init__(self, dated_service_journey_id: str) -> None:
+        super().__init__(f"Departure {dated_service_journey_id} has no capacity set")
 
 
 def by_journey(reservations: Iterable[SeatReservation]) -> dict[str, list[SeatReservation]]:
@@ -56,6 +66,11 @@ class Departure(Aggregate):
         return {"capacity": self.capacity, "reserved": self.reserved, "available": self.available}
 
     def set_capacity(self, seats: int) -> None:
+        """Never below the seats already held: those stay reserved."""
+        if seats < self.reserved:
+            raise CapacityBelowReserved(
+                f"{self.dated_service_journey_id} has {self.reserved} seats reserved; "
+                f"its capacity may not be set to {seats}", "seats")
         if seats != self.capacity:
             self._capacity_set(seats=seats)
 

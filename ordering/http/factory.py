@@ -12,6 +12,7 @@ from ordering.following import start_followers, start_read_model_follower
 from ordering.http import after_sales, feed, history, orders, refunds, sales, ticketing
 from ordering.http import health as health_views
 from ordering.http.conditional import conditional
+from ordering.http.cors import allow_cross_origin
 from ordering.http.idempotency import idempotent
 from ordering.http.problems import register_problem_handlers
 from ordering.http.ratelimit import limiter_for
@@ -57,6 +58,7 @@ def create_app(
         app.view_functions[endpoint] = idempotent(conditional(view))  # the ETag is part of a kept answer
     register_request_hooks(app, limiter_for(settings))
     register_problem_handlers(app)
+    allow_cross_origin(app, settings.cors_origins)
     holder = app.extensions["ordering"]
     if settings.read_model_follower:
         app.extensions["ordering-read-model"] = start_read_model_follower(holder.services, settings)

@@ -73,6 +73,8 @@ def problem(status: int, code: str, title: str, detail: str,
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
 

@@ -35,4 +35,5 @@ def limiter_for(settings: Settings) -> Limiter:
         headers_enabled=True,
         default_limits_exempt_when=is_exempt,
         strategy="moving-window",
+        swallow_errors=True,  # a rate-limit store that is down lets calls through, never a 500
     )

@@ -142,6 +142,8 @@ def _assign_correlation_id() -> None:
 def _authenticate() -> None:
     if not request.path.startswith("/v1/") and request.path != "/v1":
         return
+    if request.method == "OPTIONS":
+        return  # a CORS preflight carries no credentials; it is answered, never refused
     authorization = request.headers.get("Authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

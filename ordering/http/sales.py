@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from flask import request
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
@@ -26,6 +27,7 @@ from ordering.http.sales_schemas import (
 
 blp = Blueprint("sales", __name__, url_prefix="/v1", description="Offers, seats, reservations, payments")
 OFFERS_WRITE = "offers:write"
+OFFER_ID_NAMESPACE = uuid.UUID("0c4c2f0e-5b7a-4c57-9a3e-8f1b2d6e7a10")
 
 
 def require(permission: str) -> None:
@@ -51,15 +53,20 @@ class Offers(MethodView):
         return [offer.data for offer in service().publish_offers(offers)]
 
 
-def load_offers(body: Any) -> list[dict[str, Any]]:
-    """One offer or a list of them, validated; each without an id gets a new one."""
+def load_offers(body: Any, ids_from_content: bool = False) -> list[dict[str, Any]]:
+    """One offer or a list of them, validated; each without an id gets a new one (derived from
+    its content with ``ids_from_content``, so loading the same file twice adds nothing twice)."""
     offers: list[dict[str, Any]] = OfferSchema(many=True).load(
         body if isinstance(body, list) else [body], unknown=RAISE)
     for offer in offers:
-        offer.setdefault("id", str(uuid.uuid4()))
+        offer.setdefault("id", str(_content_id(offer) if ids_from_content else uuid.uuid4()))
     if len({o["id"] for o in offers}) != len(offers):
         raise ApiProblem(400, "offer ids in one request must differ", "id")
     return offers
+
+
+def _content_id(offer: dict[str, Any]) -> uuid.UUID:
+    return uuid.uuid5(OFFER_ID_NAMESPACE, json.dumps(offer, sort_keys=True, default=str))
 
 
 @blp.route("/offers/<offer_id>")
@@ -92,18 +99,20 @@ class JourneyAvailability(MethodView):
 class ReserveOffers(MethodView):
     @blp.arguments(ReserveOffersIn, unknown="raise")
     @blp.response(200, ReserveOffersOut)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Reserve offers into an order (a new one when orderId is absent), holding their seats"""
         order_id = body.get("order_id")
         organisation = None if order_id else organisation_for_new_order(None)
         ctx = command_context(require_sales_headers=True, organisation_id=organisation)
         configurations = [OfferConfiguration(**c) for c in body["offer_configurations"]]
         reservation = service().reserve_offers(ctx, order_id, configurations)
+        created = {} if order_id else {"Location": url_for("orders.OrderById",
+                                                           order_id=reservation.order.code)}
         return {
             "orderId": reservation.order.code,
             "orderLineIds": [a.line.id for a in reservation.additions],
             "reservationIds": [r.id for a in reservation.additions for r in a.reservations],
-        }
+        }, 200, created
 
 
 @blp.route("/payments")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
+TIMELINE_WIDTH = 100
+DATA_INDENT = " " * 10
 ENVELOPE_FIELDS = {"originator_id", "originator_version", "originator_topic", "timestamp", "context"}
 _SNAKE = re.compile(r"_([a-z0-9])")
 
@@ -75,5 +79,12 @@ def timeline_lines(trail: dict[str, Any]) -> list[str]:
             f"by {who} (correlation {e['context'].get('correlationId')})"
         )
         for key, value in e["data"].items():
-            lines.append(f"{'':>10}{key}: {value}")
+            lines.extend(_wrapped(f"{key}: {json.dumps(value, ensure_ascii=False)}"))
     return lines
+
+
+def _wrapped(text: str) -> list[str]:
+    """One data field as JSON, folded to the terminal's width (continuations indented further)."""
+    return textwrap.wrap(text, TIMELINE_WIDTH, initial_indent=DATA_INDENT,
+                         subsequent_indent=DATA_INDENT + "  ", break_on_hyphens=False,
+                         break_long_words=False) or [DATA_INDENT]
