@@ -24,7 +24,7 @@ schema: install
 ## Embedded default: SQLite under ./instance, one process, scheduler inside.
 run: schema
 	ORDERS_EMBEDDED_SCHEDULER=1 $(GUNICORN) --workers 1 --threads 8 \
-		--bind $(HOST):$(PORT) --access-logfile - app:app
+		--bind $(HOST):$(PORT) app:app
 
 ## Production shape: several workers (set DATABASE_URL to PostgreSQL), scheduler separately.
 serve: schema

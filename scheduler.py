@@ -7,13 +7,12 @@ by any other, and due orders are found again however long none ran.
 
 from __future__ import annotations
 
-import logging
-
 from ordering.following import run_with_followers
+from ordering.logs import configure_logging
 from ordering.scheduling import run_scheduler
 from ordering.settings import load_settings
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings()
+    configure_logging("scheduler")
+    settings = load_settings().for_process("scheduler")
     run_with_followers(settings, lambda: run_scheduler(settings))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -21,6 +20,7 @@ from ordering.http.problems import ApiProblem, flatten_messages
 from ordering.http.requests import ServiceHolder
 from ordering.http.sales import load_offers
 from ordering.http.text import check_body_text
+from ordering.logs import configure_logging
 from ordering.representation.audit import timeline_lines, trail_json
 from ordering.representation.changes import changes_document, changes_lines
 from ordering.scheduling import run_scheduler
@@ -51,6 +51,7 @@ def as_cli(command: Callable[P, R], holder: ServiceHolder) -> Callable[P, R]:
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         holder.settings = holder.settings.for_process("cli")
+        configure_logging("cli")
         return command(*args, **kwargs)
 
     return run
@@ -159,8 +160,9 @@ def register_commands(app: Flask) -> None:
     @command("scheduler")
     def scheduler_command() -> None:
         """Run the expiry scheduler in this process until stopped (as python scheduler.py does)."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        run_with_followers(holder.settings, lambda: run_scheduler(holder.settings))
+        configure_logging("scheduler")
+        settings = holder.settings.for_process("scheduler")
+        run_with_followers(settings, lambda: run_scheduler(settings))
 
     @command("audit")
     @click.argument("order_id")

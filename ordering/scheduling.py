@@ -15,7 +15,7 @@ import logging
 import signal
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
 from uuid import uuid4
@@ -33,12 +33,15 @@ from ordering.store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
+LOGGED_IDS = 100  # a sweep's line names at most this many orders; each expiry logs its own line
 
 
 @dataclass(frozen=True)
 class SweepReport:
     due: int
     expired: int
+    order_ids: tuple[str, ...] = field(default=(), compare=False)  # the due orders it looked at
+    correlation_id: str | None = field(default=None, compare=False)
 
 
 def sweep(services: Services, now: datetime, batch: int = SWEEP_BATCH) -> SweepReport:
@@ -56,7 +59,7 @@ def sweep(services: Services, now: datetime, batch: int = SWEEP_BATCH) -> SweepR
         due = [code for code in services.read_model.due_orders(now, lock_deadline, batch + len(seen))
                if code not in seen]
         if not due:
-            return SweepReport(len(seen), expired)
+            return SweepReport(len(seen), expired, tuple(sorted(seen)), correlation_id)
         seen.update(due)
         expired += _expire(services, due, now, correlation_id)
 
@@ -80,8 +83,12 @@ class Leadership:
 
     def acquire(self) -> bool:
         """True while this process leads; never blocks (a follower just skips its turn)."""
-        if not self.settings.is_postgres:
-            return True  # the embedded SQLite service runs a single scheduler
+        if not self.settings.is_postgres:  # the embedded SQLite service runs a single scheduler
+            if not self._held:
+                log.info("this scheduler leads the expiry sweeps (SQLite: the only one)",
+                         extra={"leader": True})
+            self._held = True
+            return True
         try:
             if self._connection is None or self._connection.closed:
                 self._connection = psycopg.connect(self.settings.database_url, autocommit=True,
@@ -93,12 +100,16 @@ class Leadership:
             else:
                 row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
                 self._held = bool(row and row[0])
+                if self._held:
+                    log.info("this scheduler now leads the expiry sweeps", extra={"leader": True})
         except psycopg.Error as error:
             log.warning("scheduler leadership check failed: %s", error)
             self.release()
         return self._held
 
     def release(self) -> None:
+        if self._held:
+            log.info("this scheduler no longer leads the expiry sweeps", extra={"leader": False})
         if self._connection is not None:
             with contextlib.suppress(psycopg.Error):
                 if self._held:
@@ -111,14 +122,16 @@ def sweep_if_leader(services: Callable[[], Services], leadership: Leadership,
                     clock: Callable[[], datetime]) -> SweepReport | None:
     """The scheduled job: sweep when this process leads, else do nothing this turn."""
     if not leadership.acquire():
-        return None
+        return None  # a follower stays silent: only the leader logs its sweeps
     try:
         report = sweep(services(), clock())
     except UNAVAILABLE_ERRORS as error:
         log.warning("expiry sweep skipped, the database is unavailable: %s", error)
         return None
-    if report.expired:
-        log.info("expired %d of %d due orders", report.expired, report.due)
+    log.log(logging.INFO if report.due else logging.DEBUG,
+            "expiry sweep: expired %d of %d due orders", report.expired, report.due,
+            extra={"due": report.due, "expired": report.expired,
+                   "orderIds": list(report.order_ids[:LOGGED_IDS]), "correlationId": report.correlation_id})
     forget_old_idempotency_keys(services(), clock())
     return report
 

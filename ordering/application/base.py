@@ -12,6 +12,7 @@ them with ``save_with_answer`` (running the command again itself on a conflict).
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,7 @@ OwnedT = TypeVar("OwnedT", bound="Owned")
 Unit = Callable[[], tuple[T, Sequence[Aggregate]]]
 RETRY_BACKOFF_SECONDS = 0.005
 OFFER_CACHE_SIZE = 10_000
+changes_log = logging.getLogger("ordering.changes")
 
 
 class Owned(Protocol):
@@ -140,6 +142,29 @@ def watched(order: Order, loaded: bool = True) -> Order:
     return order
 
 
+@dataclass(frozen=True)
+class OrderChange:
+    """What one save did to one order, for the log."""
+
+    order: Order
+    events: tuple[Any, ...]
+
+    @classmethod
+    def pending_in(cls, objs: Sequence[Any]) -> list[OrderChange]:
+        return [cls(o, tuple(o.pending_events)) for o in objs if isinstance(o, Order) and o.pending_events]
+
+    def log(self) -> None:
+        context = getattr(self.events[0], "context", None) or {}
+        types = [type(event).__name__ for event in self.events]
+        changes_log.info(
+            "order %s: %s", self.order.code, ", ".join(types),
+            extra={"orderId": self.order.code, "orderVersion": self.order.order_version,
+                   "orderStatus": self.order.status, "events": types,
+                   "correlationId": context.get("correlationId"),
+                   "organisationId": context.get("organisationId"),
+                   "clientName": context.get("clientName"), "subject": context.get("subject")})
+
+
 class CommandRunner(Application[UUID]):
     """Loading, saving and retrying; the capabilities below build their commands on it."""
 
@@ -156,8 +181,12 @@ class CommandRunner(Application[UUID]):
         register_value_transcodings(transcoder)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """After every committed save, the listeners (the read model) see what was saved."""
+        """After every committed save, the listeners (the read model) see what was saved, and
+        each changed order is logged: one INFO line per order, whatever command changed it."""
+        changes = OrderChange.pending_in(objs)
         recordings = super().save(*objs, **kwargs)
+        for change in changes:
+            change.log()
         self._tell_listeners(objs)
         return recordings
 

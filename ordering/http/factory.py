@@ -14,9 +14,11 @@ from ordering.http import health as health_views
 from ordering.http.conditional import conditional
 from ordering.http.cors import allow_cross_origin
 from ordering.http.idempotency import idempotent
+from ordering.http.observe import observe_requests
 from ordering.http.problems import register_problem_handlers
 from ordering.http.ratelimit import limiter_for
 from ordering.http.requests import ServiceHolder, register_request_hooks
+from ordering.logs import configure_logging
 from ordering.scheduling import start_embedded_scheduler
 from ordering.settings import Settings, load_settings
 from ordering.tokens import load_keys
@@ -42,6 +44,8 @@ def create_app(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    configure_logging("web")
+    observe_requests(app)  # first: its answer hook runs last and sees the final status
     app.extensions["ordering"] = ServiceHolder(settings, build, load_keys(settings))
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},

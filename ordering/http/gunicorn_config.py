@@ -15,12 +15,16 @@ from typing import Any
 
 from gunicorn import util
 
+from ordering.logs import gunicorn_logconfig
+
 limit_request_line = 4094  # bytes of "GET /path?query HTTP/1.1"; over it: 414
 limit_request_fields = 50  # headers per request; over it: 431
 limit_request_field_size = 8190  # bytes per header; over it: 431
 # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): a second
 # instance on the same host would take it over. The service does not use it.
 control_socket_disable = True
+# gunicorn's own lines in the service's JSON format (LOG_LEVEL); the access line is the service's.
+logconfig_dict = gunicorn_logconfig()
 
 CODE_OF_STATUS = {400: "VALIDATION_FAILED", 403: "FORBIDDEN", 414: "URI_TOO_LONG",
                   431: "HEADERS_TOO_LARGE", 500: "INTERNAL_ERROR"}

@@ -3,6 +3,7 @@ mid-run, and the embedded scheduler inside the web app on SQLite. Real clock, sh
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,12 +52,46 @@ def expirations(services: Services, code: str) -> int:
     return [type(e.event).__name__ for e in trail].count("OrderExpired")
 
 
-def start_scheduler(settings: Settings, tmp_path: Path) -> subprocess.Popen[bytes]:
+def start_scheduler(settings: Settings, tmp_path: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": settings.database_url,
            "POSTGRES_SCHEMA": settings.postgres_schema or "", "ORDERS_INSTANCE_DIR": str(tmp_path),
-           "ORDER_EXPIRY_INTERVAL_SECONDS": "0.3", "POSTGRES_POOL_SIZE": "2"}
-    return subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "ORDER_EXPIRY_INTERVAL_SECONDS": "0.3", "POSTGRES_POOL_SIZE": "2", "LOG_LEVEL": "INFO"}
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
+
+
+def logged(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.postgres
+def test_only_the_leading_scheduler_logs_its_sweeps(postgres_settings: Settings, tmp_path: Path) -> None:
+    services = build_services(postgres_settings)
+    logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
+    schedulers = [start_scheduler(postgres_settings, tmp_path, log) for log in logs]
+    try:
+        codes = orders_expiring_in(services, 1, 3)
+        assert wait_for(lambda: all(expirations(services, c) for c in codes), 20)
+        time.sleep(1)  # several more turns for both, nothing due
+    finally:
+        for process in schedulers:
+            process.terminate()
+            process.wait(timeout=20)
+        services.close()
+    entries = [logged(log) for log in logs]
+    leaders = [n for n, lines in enumerate(entries) if any(e.get("leader") is True for e in lines)]
+    assert len(leaders) == 1, entries
+    follower = entries[1 - leaders[0]]
+    assert not any(e["message"].startswith("expiry sweep") for e in follower)
+    sweeps = [e for e in entries[leaders[0]] if e["message"].startswith("expiry sweep")]
+    assert sweeps and sum(e["expired"] for e in sweeps) == 3
+    assert sorted(c for e in sweeps for c in e["orderIds"]) == sorted(codes)
+    assert entries[leaders[0]][-1]["leader"] is False  # it says so when it stops leading
 
 
 @pytest.mark.postgres

@@ -76,7 +76,8 @@ def gunicorn(env: Mapping[str, str], log: Path, workers: int = 2, threads: int =
     port = free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *options, "--workers", str(workers), "--threads", str(threads),
+            [sys.executable, "-m", "gunicorn", "-c", "python:ordering.http.gunicorn_config", *options,
+             "--workers", str(workers), "--threads", str(threads),
              "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "app:app"],
             cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
     server = Gunicorn(process, f"http://127.0.0.1:{port}", log)
