@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
+import socket
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,11 +22,13 @@ from datetime import datetime
 from types import FrameType
 from uuid import uuid4
 
+import prometheus_client
 import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from ordering import metrics
 from ordering.bootstrap import Services, build_services
 from ordering.domain.errors import DomainError
 from ordering.domain.policy import utcnow
@@ -72,14 +76,24 @@ def _expire(services: Services, codes: list[str], now: datetime, correlation_id:
         return 0
 
 
+def leadership_key(settings: Settings) -> int:
+    """The advisory lock the leading scheduler holds: one per database schema."""
+    return zlib.crc32(f"order-expiry:{settings.postgres_schema or 'public'}".encode())
+
+
 class Leadership:
     """At most one sweeping scheduler per database: a PostgreSQL session advisory lock."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.key = zlib.crc32(f"order-expiry:{settings.postgres_schema or 'public'}".encode())
+        self.key = leadership_key(settings)
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self._held = False
+
+    def instance_name(self) -> str:
+        """What the leader's connection calls itself: the process kind, the host and the pid
+        (``/metrics`` names the leader by it)."""
+        return f"{self.settings.application_name} {socket.gethostname()}:{os.getpid()}"[:63]
 
     def acquire(self) -> bool:
         """True while this process leads; never blocks (a follower just skips its turn)."""
@@ -93,7 +107,7 @@ class Leadership:
             if self._connection is None or self._connection.closed:
                 self._connection = psycopg.connect(self.settings.database_url, autocommit=True,
                                                    connect_timeout=5,
-                                                   application_name=self.settings.application_name)
+                                                   application_name=self.instance_name())
                 self._held = False
             if self._held:
                 self._connection.execute("SELECT 1")
@@ -121,13 +135,17 @@ class Leadership:
 def sweep_if_leader(services: Callable[[], Services], leadership: Leadership,
                     clock: Callable[[], datetime]) -> SweepReport | None:
     """The scheduled job: sweep when this process leads, else do nothing this turn."""
-    if not leadership.acquire():
+    leads = leadership.acquire()
+    metrics.LEADER.set(1 if leads else 0)
+    if not leads:
         return None  # a follower stays silent: only the leader logs its sweeps
     try:
         report = sweep(services(), clock())
     except UNAVAILABLE_ERRORS as error:
         log.warning("expiry sweep skipped, the database is unavailable: %s", error)
         return None
+    metrics.SWEEPS.inc()
+    metrics.EXPIRED.inc(report.expired)
     log.log(logging.INFO if report.due else logging.DEBUG,
             "expiry sweep: expired %d of %d due orders", report.expired, report.due,
             extra={"due": report.due, "expired": report.expired,
@@ -180,6 +198,10 @@ def run_scheduler(settings: Settings) -> None:
 
     scheduler = BlockingScheduler()
     leadership = schedule_expiry(scheduler, built, settings, utcnow)
+    if settings.scheduler_metrics_port:
+        prometheus_client.start_http_server(settings.scheduler_metrics_port,
+                                            registry=metrics.process_registry())
+        log.info("metrics on :%d/metrics", settings.scheduler_metrics_port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         scheduler.shutdown(wait=False)

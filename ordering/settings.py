@@ -36,6 +36,7 @@ class Settings:
     read_model_follower: bool = False
     idempotency_lease: timedelta = timedelta(seconds=60)  # a claim outlives no request longer
     cors_origins: tuple[str, ...] = ()
+    scheduler_metrics_port: int | None = None
     process_kind: str = "web"  # web, scheduler or cli: names the PostgreSQL connections
 
     @property
@@ -116,6 +117,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         idempotency_ttl=timedelta(hours=float(environ.get("IDEMPOTENCY_KEY_TTL_HOURS", 24))),
         read_model_follower=environ.get("READ_MODEL_FOLLOWER", "1") not in ("0", "false", "no"),
         embedded_scheduler=environ.get("ORDERS_EMBEDDED_SCHEDULER", "") in ("1", "true", "yes"),
+        scheduler_metrics_port=int(environ["SCHEDULER_METRICS_PORT"]) if environ.get(
+            "SCHEDULER_METRICS_PORT") else None,
         cors_origins=tuple(o.strip() for o in environ.get("CORS_ORIGINS", "").split(",") if o.strip()),
     )
 

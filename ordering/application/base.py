@@ -34,6 +34,7 @@ from eventsourcing.persistence import (
     Recording,
 )
 
+from ordering import metrics
 from ordering.application.context import CommandContext
 from ordering.application.transcodings import register_value_transcodings
 from ordering.domain.errors import ConcurrentModification, OrderNotFound, PreconditionFailed
@@ -203,14 +204,16 @@ class CommandRunner(Application[UUID]):
                     watched(aggregate, loaded=False)  # its version after this change
             marker = SaveMarker.of(aggregates)
             if marker is None:
+                metrics.COMMANDS.labels("unchanged").inc()
                 return result  # nothing changed: no write, no read-model catch-up
             held = _HOLDING.get()
-            if held is not None:
+            if held is not None:  # saved with its answer (save_with_answer), counted there
                 held.aggregates.extend(aggregates)
                 return result
             try:
                 self.save(*aggregates)
             except IntegrityError:
+                metrics.RETRIES.inc()
                 time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
                 continue
             except (OperationalError, InterfaceError) as error:
@@ -218,7 +221,9 @@ class CommandRunner(Application[UUID]):
                     unavailable = error  # known not stored (a stale connection): safe to rerun
                     continue
                 self._tell_listeners(aggregates)
+            metrics.COMMANDS.labels("saved").inc()
             return result
+        metrics.COMMANDS.labels("unavailable" if unavailable else "conflict").inc()
         raise unavailable or ConcurrentModification(subject)
 
     @property
@@ -238,10 +243,14 @@ class CommandRunner(Application[UUID]):
             return
         try:
             self.save(*held.aggregates, **{ANSWER_KWARG: answer})
+        except IntegrityError:
+            metrics.RETRIES.inc()
+            raise
         except (OperationalError, InterfaceError):
             if not self._saved_despite(marker):
                 raise
             self._tell_listeners(held.aggregates)
+        metrics.COMMANDS.labels("saved").inc()
 
     def _saved_despite(self, marker: SaveMarker) -> bool:
         """The connection failed during the save, perhaps after the commit was sent: were this

@@ -11,6 +11,7 @@ from ordering.bootstrap import Services, build_services
 from ordering.following import start_followers, start_read_model_follower
 from ordering.http import after_sales, feed, history, orders, refunds, sales, ticketing
 from ordering.http import health as health_views
+from ordering.http import metrics as metrics_views
 from ordering.http.conditional import conditional
 from ordering.http.cors import allow_cross_origin
 from ordering.http.idempotency import idempotent
@@ -58,6 +59,7 @@ def create_app(
     api.register_blueprint(feed.blp)
     api.register_blueprint(ticketing.blp)
     app.register_blueprint(health_views.health)
+    app.register_blueprint(metrics_views.metrics)
     for endpoint, view in list(app.view_functions.items()):
         app.view_functions[endpoint] = idempotent(conditional(view))  # the ETag is part of a kept answer
     register_request_hooks(app, limiter_for(settings))

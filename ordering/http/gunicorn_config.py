@@ -10,7 +10,10 @@ Imported by gunicorn's master before it forks: nothing here opens a connection.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 from gunicorn import util
@@ -25,6 +28,33 @@ limit_request_field_size = 8190  # bytes per header; over it: 431
 control_socket_disable = True
 # gunicorn's own lines in the service's JSON format (LOG_LEVEL); the access line is the service's.
 logconfig_dict = gunicorn_logconfig()
+
+
+def metrics_directory() -> Path:
+    """Where the workers write their metrics (prometheus_client's multiprocess mode): the
+    ``PROMETHEUS_MULTIPROC_DIR`` given, or a fresh one per gunicorn instance. Set here, in the
+    master, before any worker imports prometheus_client."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="order-service-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
+
+
+METRICS_DIRECTORY = metrics_directory()
+
+
+def on_starting(server: Any) -> None:
+    """A new instance starts from zero: the metric files an earlier one left there go."""
+    METRICS_DIRECTORY.mkdir(parents=True, exist_ok=True)
+    for stale in METRICS_DIRECTORY.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that exits stops counting in the live gauges (its counters stay summed)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(METRICS_DIRECTORY))  # type: ignore[no-untyped-call]
 
 CODE_OF_STATUS = {400: "VALIDATION_FAILED", 403: "FORBIDDEN", 414: "URI_TOO_LONG",
                   431: "HEADERS_TOO_LARGE", 500: "INTERNAL_ERROR"}

@@ -1,4 +1,4 @@
-"""What every request leaves behind: one JSON access line (and its metrics).
+"""What every request leaves behind: one JSON access line and its metrics.
 
 Registered before the other hooks, so its ``after_request`` runs last and sees the final status
 (rate-limit refusals, problems and CORS headers included). Lines logged while a request is
@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, g, has_request_context, request
 from werkzeug.wrappers import Response
 
-from ordering import logs
+from ordering import logs, metrics
 
 access_log = logging.getLogger("ordering.http.access")
 QUIET_PATHS = ("/health/", "/metrics", "/docs/assets/")
@@ -54,7 +54,17 @@ def _finish(response: Response) -> Response:
     access_log.log(level, "%s %s %s", request.method, request.path, response.status_code,
                    extra={"status": response.status_code, "durationMs": round(duration * 1000, 2),
                           "path": request.path})
+    _count(response, duration)
     return response
+
+
+def _count(response: Response, duration: float) -> None:
+    labels = (route(), request.method, str(response.status_code))
+    metrics.REQUESTS.labels(*labels).inc()
+    metrics.LATENCY.labels(*labels).observe(duration)
+    if response.mimetype == "application/problem+json":
+        body = response.get_json(silent=True) or {}
+        metrics.PROBLEMS.labels(str(response.status_code), str(body.get("code", "ERROR"))[:64]).inc()
 
 
 def observe_requests(app: Flask) -> None:

@@ -8,7 +8,7 @@ from flask_limiter import Limiter
 from ordering.settings import Settings
 
 ANONYMOUS_BUCKET = "anonymous"
-EXEMPT_PREFIXES = ("/health/", "/docs", "/openapi.json")
+EXEMPT_PREFIXES = ("/health/", "/docs", "/openapi.json", "/metrics")
 
 
 def client_bucket() -> str:
