@@ -9,7 +9,7 @@ from flask_smorest import Api
 
 from ordering.bootstrap import Services, build_services
 from ordering.following import start_followers, start_read_model_follower
-from ordering.http import after_sales, feed, history, orders, refunds, sales, ticketing
+from ordering.http import after_sales, feed, history, openapi, orders, refunds, sales, ticketing
 from ordering.http import health as health_views
 from ordering.http import metrics as metrics_views
 from ordering.http.conditional import conditional
@@ -51,6 +51,7 @@ def create_app(
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         "security": [{"bearer": []}]})
+    openapi.install(api)  # before the blueprints: their schemas are described as they register
     api.register_blueprint(orders.blp)
     api.register_blueprint(sales.blp)
     api.register_blueprint(after_sales.blp)

@@ -119,9 +119,10 @@ class ReserveOffers(MethodView):
 class Payments(MethodView):
     @blp.arguments(PaymentIn, unknown="raise")
     @blp.response(201, PaymentOut)
-    def post(self, body: dict[str, Any]) -> Payment:
+    def post(self, body: dict[str, Any]) -> tuple[Payment, int, dict[str, str]]:
         """Create a payment of the order's balance; the order locks until capture or cancel"""
-        return service().create_payment(command_context(), **body)
+        payment = service().create_payment(command_context(), **body)
+        return payment, 201, {"Location": url_for("sales.PaymentById", payment_id=payment.payment_id)}
 
 
 @blp.route("/payments/<payment_id>")
