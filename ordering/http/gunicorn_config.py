@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -30,31 +31,35 @@ control_socket_disable = True
 logconfig_dict = gunicorn_logconfig()
 
 
-def metrics_directory() -> Path:
-    """Where the workers write their metrics (prometheus_client's multiprocess mode): the
-    ``PROMETHEUS_MULTIPROC_DIR`` given, or a fresh one per gunicorn instance. Set here, in the
-    master, before any worker imports prometheus_client."""
-    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="order-service-metrics-"))
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
-    return directory
-
-
-METRICS_DIRECTORY = metrics_directory()
+MADE_HERE = "order-service-metrics-"
 
 
 def on_starting(server: Any) -> None:
-    """A new instance starts from zero: the metric files an earlier one left there go."""
-    METRICS_DIRECTORY.mkdir(parents=True, exist_ok=True)
-    for stale in METRICS_DIRECTORY.glob("*.db"):
+    """Metrics (prometheus_client's multiprocess mode): the workers write their figures to files
+    in ``PROMETHEUS_MULTIPROC_DIR``, the one given or a fresh one for this instance, set here in
+    the master before any worker imports prometheus_client. An instance starts from zero: metric
+    files an earlier one left there go."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix=MADE_HERE))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
         stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """A worker that exits stops counting in the live gauges (its counters stay summed)."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid, str(METRICS_DIRECTORY))  # type: ignore[no-untyped-call]
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    """The directory made for this instance goes with it (one given is left as it is)."""
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""))
+    if directory.name.startswith(MADE_HERE):
+        shutil.rmtree(directory, ignore_errors=True)
+
 
 CODE_OF_STATUS = {400: "VALIDATION_FAILED", 403: "FORBIDDEN", 414: "URI_TOO_LONG",
                   431: "HEADERS_TOO_LARGE", 500: "INTERNAL_ERROR"}
