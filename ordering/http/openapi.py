@@ -64,11 +64,12 @@ PROBLEM_CODES: dict[int, tuple[str, ...]] = {
     401: ("UNAUTHENTICATED",),
     403: ("FORBIDDEN",),
     404: ("ORDER_NOT_FOUND", "VERSION_NOT_FOUND", "OFFER_NOT_FOUND", "PAYMENT_NOT_FOUND", "CREDIT_NOT_FOUND",
-          "NOT_FOUND"),
+          "FEE_NOT_FOUND", "REFUND_OPTION_NOT_FOUND", "NOT_FOUND"),
     409: ("ORDER_LOCKED", "ORDER_NOT_BALANCED", "ORDER_NOT_DRAFT", "ORDER_EMPTY", "NO_AVAILABILITY",
           "OFFER_EXPIRED", "OFFER_EXISTS", "VERSION_MISMATCH", "PAYMENT_NOT_PENDING",
           "CONCURRENT_MODIFICATION", "CHANGE_NOT_ALLOWED", "ORDER_NOT_CONFIRMED", "REFUND_EXCEEDS_PAID",
-          "NOTHING_TO_FAIL", "EXTERNAL_CONFIRMATION_PENDING", "CAPACITY_BELOW_RESERVED"),
+          "NOTHING_TO_FAIL", "EXTERNAL_CONFIRMATION_PENDING", "CAPACITY_BELOW_RESERVED", "FEE_CONFIRMED",
+          "REFUND_OPTION_EXPIRED", "TICKETS_CANCELLED"),
     412: ("PRECONDITION_FAILED",),
     413: ("PAYLOAD_TOO_LARGE",),
     415: ("UNSUPPORTED_MEDIA_TYPE",),
@@ -118,6 +119,11 @@ OPERATION_IDS = {
     ("get", "/v1/credits/{credit_id}"): "getCredit",
     ("post", "/v1/update-order/supplement-products"): "addSupplementProducts",
     ("get", "/v1/change-options"): "getChangeOptions",
+    ("post", "/v1/orders/{order_id}/fees"): "addFee",
+    ("delete", "/v1/orders/{order_id}/fees/{fee_id}"): "removeFee",
+    ("post", "/v1/orders/{order_id}/orderlines/cancel"): "cancelOrderLines",
+    ("get", "/v1/refunds/options/{order_id}"): "getRefundOptions",
+    ("post", "/v1/refunds/{order_id}"): "refundOrder",
 }
 NAMES_A_RESOURCE = ("orderId", "offerConfigurations", "paymentId", "creditId")
 
