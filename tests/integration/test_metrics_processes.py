@@ -42,3 +42,17 @@ def test_gunicorn_workers_metrics_are_added_up_and_start_from_zero(tmp_path: Pat
                    for s in scrapes)
         assert [count(s.text, *ROUTE_404) for s in scrapes] == [20.0] * 4
         assert all(count(s.text, "order_service_database_up", {}) == 1 for s in scrapes)
+
+
+def test_two_gunicorn_instances_on_one_host_share_no_control_socket(tmp_path: Path) -> None:
+    settings = make_settings("sqlite", tmp_path)
+    create_schema(settings)
+    home = tmp_path / "home"
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "JWT_SECRET": JWT_SECRET,
+           "ORDERS_INSTANCE_DIR": str(tmp_path), "HOME": str(home), "XDG_RUNTIME_DIR": str(home)}
+    with gunicorn(env, tmp_path / "a.log", workers=1, threads=2) as first, \
+            gunicorn(env, tmp_path / "b.log", workers=1, threads=2) as second:
+        for server in (first, second):
+            assert requests.get(f"{server.base}/health/live", timeout=10).status_code == 200
+            assert requests.get(f"{server.base}/metrics", timeout=10).status_code == 200
+        assert not [path for path in home.rglob("*") if path.is_socket()]  # none to fight over
