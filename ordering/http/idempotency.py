@@ -21,6 +21,7 @@ from uuid import uuid4
 from eventsourcing.persistence import IntegrityError
 from flask import Response, current_app, g, request
 
+from ordering import metrics
 from ordering.application.base import collecting
 from ordering.domain.errors import ConcurrentModification
 from ordering.http.problems import ApiProblem, problem
@@ -106,6 +107,7 @@ def _replay(stored: StoredAnswer, fingerprint: str) -> Response:
         return _reused()
     response = Response(stored.body, status=stored.status, headers=stored.headers)
     response.headers[REPLAYED] = "true"
+    metrics.IDEMPOTENCY_REPLAYS.inc()
     return response
 
 

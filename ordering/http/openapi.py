@@ -33,8 +33,8 @@ from projections.search import ORDER_STATUSES
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 PRINTABLE_PATTERN = r"^[\x20-\x7e]{1,200}$"
 # The contract's safe retries (Idempotency-Key, If-Match/ETag: 412, 422, 409
-# IDEMPOTENCY_KEY_IN_USE) are documented once the service serves them: switch this on then.
-SAFE_RETRIES_SERVED = False
+# IDEMPOTENCY_KEY_IN_USE), served by ordering.http.idempotency and ordering.http.conditional.
+SAFE_RETRIES_SERVED = True
 
 Spec = dict[str, Any]
 Operation = dict[str, Any]
@@ -69,7 +69,7 @@ PROBLEM_CODES: dict[int, tuple[str, ...]] = {
           "OFFER_EXPIRED", "OFFER_EXISTS", "VERSION_MISMATCH", "PAYMENT_NOT_PENDING",
           "CONCURRENT_MODIFICATION", "CHANGE_NOT_ALLOWED", "ORDER_NOT_CONFIRMED", "REFUND_EXCEEDS_PAID",
           "NOTHING_TO_FAIL", "EXTERNAL_CONFIRMATION_PENDING", "CAPACITY_BELOW_RESERVED", "FEE_CONFIRMED",
-          "REFUND_OPTION_EXPIRED", "TICKETS_CANCELLED"),
+          "REFUND_OPTION_EXPIRED", "TICKETS_CANCELLED", "IDEMPOTENCY_KEY_IN_USE"),
     412: ("PRECONDITION_FAILED",),
     413: ("PAYLOAD_TOO_LARGE",),
     415: ("UNSUPPORTED_MEDIA_TYPE",),
@@ -124,7 +124,10 @@ OPERATION_IDS = {
     ("post", "/v1/orders/{order_id}/orderlines/cancel"): "cancelOrderLines",
     ("get", "/v1/refunds/options/{order_id}"): "getRefundOptions",
     ("post", "/v1/refunds/{order_id}"): "refundOrder",
+    ("get", "/v1/orders/{order_id}/changes"): "getOrderChanges",
+    ("get", "/v1/order-events"): "getOrderEvents",
 }
+NOT_MODIFIED = {("get", "/v1/orders/{order_id}")}  # If-None-Match: 304 on the current order
 NAMES_A_RESOURCE = ("orderId", "offerConfigurations", "paymentId", "creditId")
 
 SECURITY_DESCRIPTION = """A JWT bearer token: `Authorization: Bearer <token>`.
@@ -235,8 +238,12 @@ def _problem_schema() -> dict[str, Any]:
 def _problem_response(status: int) -> dict[str, Any]:
     codes = PROBLEM_CODES[status]
     headers: dict[str, Any] = {"X-Correlation-Id": {"$ref": "#/components/headers/X-Correlation-Id"}}
-    if status in RETRY_AFTER_STATUSES or (status == 409 and SAFE_RETRIES_SERVED):
+    if status in RETRY_AFTER_STATUSES:
         headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+    elif status == 409 and SAFE_RETRIES_SERVED:
+        headers["Retry-After"] = {"description": "Only with IDEMPOTENCY_KEY_IN_USE: seconds until the "
+                                  "first request with the key should be done",
+                                  "schema": {"type": "integer", "minimum": 1}}
     if status == 401:
         headers["WWW-Authenticate"] = {"$ref": "#/components/headers/WWW-Authenticate"}
     example = {"type": f"/problems/{codes[0].lower().replace('_', '-')}", "title": PROBLEM_TITLES[status],
@@ -288,8 +295,9 @@ def _header_parameters() -> dict[str, Any]:
             "Idempotency-Key", "Makes a retry safe: a repeat within 24 hours gets the first answer.",
             None, r"^[\x21-\x7e]{1,255}$")
         parameters["If-Match"] = _text_header(
-            "If-Match", "The order's ETag: the change is refused (412) unless it still matches.", None,
-            r'^".*"$')
+            "If-Match", "The order's ETag: the change is refused (412) unless it still matches.")
+        parameters["If-None-Match"] = _text_header(
+            "If-None-Match", "The order's ETag: 304 with no body while it still matches.")
     return parameters
 
 
@@ -311,6 +319,8 @@ def _response_headers() -> dict[str, Any]:
     if SAFE_RETRIES_SERVED:
         headers["ETag"] = {"description": "The order's version tag, for If-Match and If-None-Match",
                            "schema": {"type": "string"}}
+        headers["Idempotency-Replayed"] = {"description": "`true` on an answer replayed for a repeated "
+                                           "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
     return headers
 
 
@@ -322,7 +332,9 @@ def _describe_operation(path: str, method: str, operation: Operation, components
     key = (method, path)
     operation["operationId"] = _operation_id(key, taken)
     parameters = [p for p in operation.get("parameters", []) if p.get("in") != "header"]
-    parameters.extend({"$ref": f"#/components/parameters/{name}"} for name in _headers_taken(key))
+    changes_order = method != "get" and _names_an_order(path, operation, components)
+    parameters.extend({"$ref": f"#/components/parameters/{name}"}
+                      for name in _headers_taken(key, changes_order))
     operation["parameters"] = parameters
     if "requestBody" in operation:
         _request_example(operation, components)
@@ -330,8 +342,12 @@ def _describe_operation(path: str, method: str, operation: Operation, components
                  if status.isdigit() and int(status) < 400}
     for status, answer in successes.items():
         _describe_success(key, int(status), answer, operation["operationId"], components)
+    if SAFE_RETRIES_SERVED and key in NOT_MODIFIED:
+        successes["304"] = {"description": "Not modified: If-None-Match matched the order's ETag",
+                            "headers": {name: {"$ref": f"#/components/headers/{name}"}
+                                        for name in ("X-Correlation-Id", "ETag")}}
     responses = dict(successes)
-    for status in sorted(_error_statuses(key, operation, components)):
+    for status in sorted(_error_statuses(key, operation, components, changes_order)):
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
     operation["responses"] = responses
 
@@ -355,7 +371,7 @@ def _camel(word: str, by_param: bool) -> str:
     return f"By{text}" if by_param else text
 
 
-def _headers_taken(key: tuple[str, str]) -> list[str]:
+def _headers_taken(key: tuple[str, str], changes_order: bool) -> list[str]:
     method, _ = key
     names = ["ET-Client-Name", "X-Correlation-Id"]
     if key in SALES_HEADERS_REQUIRED:
@@ -366,12 +382,15 @@ def _headers_taken(key: tuple[str, str]) -> list[str]:
         names.append("Entur-On-Behalf-Of")
     if SAFE_RETRIES_SERVED and method == "post":
         names.append("Idempotency-Key")
-    if SAFE_RETRIES_SERVED and method != "get":
+    if SAFE_RETRIES_SERVED and changes_order:
         names.append("If-Match")
+    if SAFE_RETRIES_SERVED and key in NOT_MODIFIED:
+        names.append("If-None-Match")
     return names
 
 
-def _error_statuses(key: tuple[str, str], operation: Operation, components: Spec) -> set[int]:
+def _error_statuses(key: tuple[str, str], operation: Operation, components: Spec,
+                    changes_order: bool) -> set[int]:
     method, path = key
     statuses = {400, 401, 429, 503}
     if key not in NEVER_404 and ("{" in path or _names_a_resource(operation, components)):
@@ -382,11 +401,16 @@ def _error_statuses(key: tuple[str, str], operation: Operation, components: Spec
         statuses.add(403)
     if "requestBody" in operation:
         statuses |= {413, 415}
-    if SAFE_RETRIES_SERVED and method != "get":
+    if SAFE_RETRIES_SERVED and changes_order:
         statuses.add(412)
     if SAFE_RETRIES_SERVED and method == "post":
         statuses.add(422)
     return statuses
+
+
+def _names_an_order(path: str, operation: Operation, components: Spec) -> bool:
+    """The operation names an order, or a payment of one, in its path or body (If-Match applies)."""
+    return "{order_id}" in path or "{payment_id}" in path or _names_a_resource(operation, components)
 
 
 def _names_a_resource(operation: Operation, components: Spec) -> bool:
@@ -430,11 +454,25 @@ def _describe_success(key: tuple[str, str], status: int, answer: dict[str, Any],
     if status == 201 or key in LOCATION_ON_200:
         location = {"$ref": "#/components/headers/Location"}
         headers["Location"] = location
-    answer["headers"] = headers
     content = answer.get("content", {}).get("application/json")
+    if SAFE_RETRIES_SERVED and content is not None and _carries_an_order(key[0], content.get("schema"),
+                                                                          components):
+        headers["ETag"] = {"$ref": "#/components/headers/ETag"}
+    if SAFE_RETRIES_SERVED and key[0] == "post":
+        headers["Idempotency-Replayed"] = {"$ref": "#/components/headers/Idempotency-Replayed"}
+    answer["headers"] = headers
     if content is not None:
         chosen = examples.RESPONSES.get(operation_id)
         content["example"] = chosen if chosen is not None else _synthesised(content.get("schema"), components)
+
+
+def _carries_an_order(method: str, schema: dict[str, Any] | None, components: Spec) -> bool:
+    """An answer that is an order, or a change's result naming one, has the order's ETag."""
+    if schema is None or "$ref" not in schema:
+        return False
+    if schema["$ref"].rsplit("/", 1)[-1] == "OrderOut":
+        return True
+    return method != "get" and "orderId" in _resolve(schema, components).get("properties", {})
 
 
 def _synthesised(schema: dict[str, Any] | None, components: Spec, depth: int = 0) -> Any:

@@ -63,6 +63,11 @@ def test_metrics_show_commands_read_model_lag_and_expiry_lag(
     clock.advance(minutes=25)  # the draft's expireAt passed 5 minutes ago, no sweep has run
     assert scrape(client)["order_service_expiry_lag_seconds{}"] == timedelta(minutes=5).total_seconds()
     assert "order_service_command_retries_total{}" in after
+    keyed = {**HEADERS, "Idempotency-Key": "metrics-1"}
+    assert client.post("/v1/orders", json={}, headers=keyed).status_code == 201
+    assert client.post("/v1/orders", json={}, headers=keyed).headers["Idempotency-Replayed"] == "true"
+    replays = "order_service_idempotency_replays_total{}"
+    assert scrape(client)[replays] - after[replays] == 1
 
 
 @pytest.mark.postgres
