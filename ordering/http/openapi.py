@@ -26,6 +26,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Api
 from marshmallow import fields
 
+from ordering.domain.ticketing import GROUP_STATUSES
 from ordering.http import openapi_examples as examples
 from ordering.representation.fields import Money
 from projections.search import ORDER_STATUSES
@@ -53,6 +54,7 @@ ENUMS: dict[str, tuple[str | None, ...]] = {
     "PaymentRef.status": ("CAPTURED", "CREDITED"),
     "PaymentOut.status": ("CREATED", "CAPTURED", "CANCELLED"),
     "CreditOut.status": ("CREDITED",),
+    "GroupOut.status": GROUP_STATUSES,
 }
 # Properties a view answers as null although its schema does not say so.
 NULLABLE = {"OptionOut.selectableIds"}
@@ -64,7 +66,7 @@ PROBLEM_CODES: dict[int, tuple[str, ...]] = {
     401: ("UNAUTHENTICATED",),
     403: ("FORBIDDEN",),
     404: ("ORDER_NOT_FOUND", "VERSION_NOT_FOUND", "OFFER_NOT_FOUND", "PAYMENT_NOT_FOUND", "CREDIT_NOT_FOUND",
-          "FEE_NOT_FOUND", "REFUND_OPTION_NOT_FOUND", "NOT_FOUND"),
+          "FEE_NOT_FOUND", "REFUND_OPTION_NOT_FOUND", "TICKET_DISTRIBUTION_GROUP_NOT_FOUND", "NOT_FOUND"),
     409: ("ORDER_LOCKED", "ORDER_NOT_BALANCED", "ORDER_NOT_DRAFT", "ORDER_EMPTY", "NO_AVAILABILITY",
           "OFFER_EXPIRED", "OFFER_EXISTS", "VERSION_MISMATCH", "PAYMENT_NOT_PENDING",
           "CONCURRENT_MODIFICATION", "CHANGE_NOT_ALLOWED", "ORDER_NOT_CONFIRMED", "REFUND_EXCEEDS_PAID",
@@ -126,9 +128,12 @@ OPERATION_IDS = {
     ("post", "/v1/refunds/{order_id}"): "refundOrder",
     ("get", "/v1/orders/{order_id}/changes"): "getOrderChanges",
     ("get", "/v1/order-events"): "getOrderEvents",
+    ("get", "/v1/ticket-distribution-groups"): "listTicketDistributionGroups",
+    ("post", "/v1/ticket-distribution-groups/distribute"): "distributeTickets",
+    ("get", "/v1/ticket-distribution-groups/{group_id}/events"): "getTicketDistributionGroupTrail",
 }
 NOT_MODIFIED = {("get", "/v1/orders/{order_id}")}  # If-None-Match: 304 on the current order
-NAMES_A_RESOURCE = ("orderId", "offerConfigurations", "paymentId", "creditId")
+NAMES_A_RESOURCE = ("orderId", "offerConfigurations", "paymentId", "creditId", "ticketDistributionGroupIds")
 
 SECURITY_DESCRIPTION = """A JWT bearer token: `Authorization: Bearer <token>`.
 
@@ -410,15 +415,17 @@ def _error_statuses(key: tuple[str, str], operation: Operation, components: Spec
 
 def _names_an_order(path: str, operation: Operation, components: Spec) -> bool:
     """The operation names an order, or a payment of one, in its path or body (If-Match applies)."""
-    return "{order_id}" in path or "{payment_id}" in path or _names_a_resource(operation, components)
+    return "{order_id}" in path or "{payment_id}" in path or _names_a_resource(operation, components,
+                                                                                 ("orderId",))
 
 
-def _names_a_resource(operation: Operation, components: Spec) -> bool:
+def _names_a_resource(operation: Operation, components: Spec,
+                      names: tuple[str, ...] = NAMES_A_RESOURCE) -> bool:
     query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
-    if query & set(NAMES_A_RESOURCE):
+    if query & set(names):
         return True
     schema = _body_schema(operation, components)
-    return bool(schema and set(schema.get("properties", {})) & set(NAMES_A_RESOURCE))
+    return bool(schema and set(schema.get("properties", {})) & set(names))
 
 
 def _body_schema(operation: Operation, components: Spec) -> dict[str, Any] | None:
