@@ -177,7 +177,7 @@ def describe(generated: Spec) -> Spec:
     _describe_schemas(components.setdefault("schemas", {}))
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                                 "description": SECURITY_DESCRIPTION}}
-    components["parameters"] = _header_parameters()
+    headers_taken = _header_parameters()
     components["headers"] = _response_headers()
     components["responses"] = {f"Problem{status}": _problem_response(status) for status in PROBLEM_CODES}
     for name in ("Error", "PaginationMetadata"):
@@ -185,7 +185,7 @@ def describe(generated: Spec) -> Spec:
     components["schemas"]["Problem"] = _problem_schema()
     taken: set[str] = set()
     for path, method, operation in _operations(spec):
-        _describe_operation(path, method, operation, components, taken)
+        _describe_operation(path, method, operation, components, taken, headers_taken)
     spec["info"]["description"] = ("The order service's HTTP API (`/v1`): orders, offers, seats, "
                                    "payments and after-sales. Errors are RFC 9457 problem+json; "
                                    "clients act on `code`.")
@@ -333,13 +333,12 @@ def _response_headers() -> dict[str, Any]:
 
 
 def _describe_operation(path: str, method: str, operation: Operation, components: Spec,
-                        taken: set[str]) -> None:
+                        taken: set[str], header_parameters: dict[str, Any]) -> None:
     key = (method, path)
     operation["operationId"] = _operation_id(key, taken)
     parameters = [p for p in operation.get("parameters", []) if p.get("in") != "header"]
     changes_order = method != "get" and _names_an_order(path, operation, components)
-    parameters.extend({"$ref": f"#/components/parameters/{name}"}
-                      for name in _headers_taken(key, changes_order))
+    parameters.extend(copy.deepcopy(header_parameters[name]) for name in _headers_taken(key, changes_order))
     operation["parameters"] = parameters
     if "requestBody" in operation:
         _request_example(operation, components)
