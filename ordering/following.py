@@ -36,6 +36,7 @@ class FollowerLeadership(Leadership):
     def __init__(self, settings: Settings, name: str) -> None:
         super().__init__(settings)
         self.key = zlib.crc32(f"follower:{name}:{settings.postgres_schema or 'public'}".encode())
+        self.duty = f"the {name} follower"
 
 
 def ticket_group_follower(services: Services, settings: Settings) -> Follower:

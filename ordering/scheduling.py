@@ -37,6 +37,7 @@ from ordering.store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
+EXPIRY_DUTY = "the expiry sweeps"
 LOGGED_IDS = 100  # a sweep's line names at most this many orders; each expiry logs its own line
 
 
@@ -87,6 +88,7 @@ class Leadership:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.key = leadership_key(settings)
+        self.duty = EXPIRY_DUTY  # what leading means, for the log
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self._held = False
 
@@ -99,8 +101,8 @@ class Leadership:
         """True while this process leads; never blocks (a follower just skips its turn)."""
         if not self.settings.is_postgres:  # the embedded SQLite service runs a single scheduler
             if not self._held:
-                log.info("this scheduler leads the expiry sweeps (SQLite: the only one)",
-                         extra={"leader": True})
+                log.info("this process leads %s (SQLite: the only one)", self.duty,
+                         extra={"leader": True, "duty": self.duty})
             self._held = True
             return True
         try:
@@ -115,7 +117,8 @@ class Leadership:
                 row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
                 self._held = bool(row and row[0])
                 if self._held:
-                    log.info("this scheduler now leads the expiry sweeps", extra={"leader": True})
+                    log.info("this process now leads %s", self.duty,
+                             extra={"leader": True, "duty": self.duty})
         except psycopg.Error as error:
             log.warning("scheduler leadership check failed: %s", error)
             self.release()
@@ -123,7 +126,7 @@ class Leadership:
 
     def release(self) -> None:
         if self._held:
-            log.info("this scheduler no longer leads the expiry sweeps", extra={"leader": False})
+            log.info("this process no longer leads %s", self.duty, extra={"leader": False, "duty": self.duty})
         if self._connection is not None:
             with contextlib.suppress(psycopg.Error):
                 if self._held:

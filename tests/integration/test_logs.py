@@ -110,7 +110,7 @@ def test_the_scheduler_logs_its_lead_what_it_expired_and_nothing_while_there_is_
         stop(process)
     entries = json_lines(log.read_text())
     assert all(e["process"] == "scheduler" for e in entries)
-    assert any(e.get("leader") is True for e in entries)
+    assert any(e.get("leader") is True and e["duty"] == "the expiry sweeps" for e in entries)
     expired = [e for e in entries if e["logger"] == "ordering.changes" and e["orderId"] == code]
     assert [e["events"] for e in expired] == [["OrderExpired"]]
     sweeps = [e for e in entries if e["message"].startswith("expiry sweep")]
