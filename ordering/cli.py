@@ -68,9 +68,21 @@ def version_range(_context: click.Context, _parameter: click.Parameter,
     return int(first), int(last)
 
 
+def _in_cli_kind(command: click.Command, holder: ServiceHolder) -> None:
+    """Commands registered elsewhere run as the CLI too (connections, log lines)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _in_cli_kind(sub, holder)
+    elif command.callback is not None:
+        command.callback = as_cli(command.callback, holder)
+
+
 def register_commands(app: Flask) -> None:
     holder: ServiceHolder = app.extensions["ordering"]
+    before = set(app.cli.commands)
     register_ticketing_commands(app)
+    for name in set(app.cli.commands) - before:
+        _in_cli_kind(app.cli.commands[name], holder)
 
     def command(name: str) -> Callable[[Callable[P, R]], click.Command]:
         def register(function: Callable[P, R]) -> click.Command:
