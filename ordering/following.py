@@ -78,7 +78,7 @@ def _listen(settings: Settings, channel: str, thread: FollowerThread) -> None:
     while not thread.stopped:
         try:
             with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5,
-                                 application_name="orders-listen") as connection:
+                                 application_name=f"{settings.application_name} listen") as connection:
                 connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                 while not thread.stopped:
                     for _ in connection.notifies(timeout=1.0, stop_after=1):
