@@ -100,7 +100,7 @@ class OptionOut(Schema):
     allowed = fields.Boolean()
     reason = fields.String(allow_none=True)
     fee = fields.Nested(Price, allow_none=True)
-    selectableIds = fields.List(fields.String(), attribute="selectable_ids")
+    selectableIds = fields.List(fields.String(), attribute="selectable_ids", allow_none=True)
 
 
 class LineOptionsOut(Schema):

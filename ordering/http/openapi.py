@@ -57,7 +57,7 @@ ENUMS: dict[str, tuple[str | None, ...]] = {
     "GroupOut.status": GROUP_STATUSES,
 }
 # Properties a view answers as null although its schema does not say so.
-NULLABLE = {"OptionOut.selectableIds"}
+NULLABLE: set[str] = set()
 # A schema property that is a loose object in the view's schema, and what it really holds.
 REFERENCES = {"OrderPage.items": "OrderOut"}
 
