@@ -12,6 +12,7 @@ answers 503. ``PERSISTENCE_MODULE`` names ``OrderStoreFactory`` or, on SQLite,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 from collections.abc import Sequence
@@ -46,8 +47,9 @@ APPLICATION_NAME_KEY = "ORDERS_APPLICATION_NAME"  # set by Settings.eventsourcin
 
 def _read_again_once(method: Any) -> Any:
     """A read that met a connection broken while it sat in the pool (the database restarted,
-    a proxy dropped it) runs once more, on a fresh connection; the pool has discarded the
-    broken one. A pool timeout is not retried: an outage still answers within its bound."""
+    a proxy dropped it) runs once more, after the pool has checked its idle connections and
+    dropped the broken ones (others like it would fail the retry too). A pool timeout is not
+    retried: an outage still answers within its bound."""
     read = _without_retry(method)
 
     @functools.wraps(read)
@@ -57,6 +59,8 @@ def _read_again_once(method: Any) -> Any:
         except (OperationalError, InterfaceError) as error:
             if isinstance(error.__cause__, PoolTimeout):
                 raise
+            with contextlib.suppress(psycopg.Error):
+                self.datastore.pool.check()
             return read(self, *args, **kwargs)
 
     return again

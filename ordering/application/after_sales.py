@@ -78,7 +78,8 @@ class AfterSalesCommands(CommandRunner):
                 credited = [credit, *released]
             return change, unique([order, *departures, *credited])
 
-        return self._retrying(unit, order_id)
+        with self._taking_turns_on(offers.values()):
+            return self._retrying(unit, order_id)
 
     def _plan(self, configurations: list[ReplaceConfiguration], offers: dict[str, Offer],
               now: datetime) -> list[Replacement]:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,6 +87,11 @@ class SaveMarker:
         context = getattr(stored, "context", None) or {}
         return bool(stored.timestamp == self.timestamp and context.get("commandId") == self.command_id)
 
+
+
+def back_off(attempt: int) -> None:
+    """Before running a command again after a version conflict: a random wait that doubles."""
+    time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * 2 ** attempt))
 
 
 @dataclass
@@ -176,6 +182,8 @@ class CommandRunner(Application[UUID]):
         self.clock = clock
         self.after_save: list[Callable[[Sequence[Any]], None]] = []
         self._offers: dict[str, Offer] = {}  # a published offer never changes: read it once
+        self._seat_turns: dict[str, threading.Lock] = {}
+        self._seat_turns_guard = threading.Lock()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -214,7 +222,7 @@ class CommandRunner(Application[UUID]):
                 self.save(*aggregates)
             except IntegrityError:
                 metrics.RETRIES.inc()
-                time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
+                back_off(attempt)
                 continue
             except (OperationalError, InterfaceError) as error:
                 if not self._saved_despite(marker):
@@ -312,6 +320,19 @@ class CommandRunner(Application[UUID]):
 
     def _catalogue(self) -> Catalogue | None:
         return self._find(Catalogue, Catalogue.create_id())
+
+    @contextmanager
+    def _taking_turns_on(self, offers: Iterable[Offer]) -> Iterator[None]:
+        """Threads of this process holding seats on the same departure take turns: its one
+        aggregate would refuse all but one of them anyway, and the refused would run again.
+        Version conflicts then come only from other processes (and are retried)."""
+        journeys = sorted({journey for offer in offers for journey in offer.seated_journeys})
+        with self._seat_turns_guard:
+            turns = [self._seat_turns.setdefault(journey, threading.Lock()) for journey in journeys]
+        with ExitStack() as stack:
+            for turn in turns:  # in one order everywhere: no two requests wait on each other
+                stack.enter_context(turn)
+            yield
 
     def _hold_seats(self, order_code: str, additions: list[LineAddition],
                     loaded: dict[str, Departure] | None = None) -> list[Aggregate]:

@@ -106,7 +106,8 @@ class SalesCommands(CommandRunner):
             order.add_lines(additions, now, now + self.policy.draft_ttl, ctx.as_event_data())
             return Reservation(order, additions), [order, *departures]
 
-        return self._retrying(unit, "new order" if order_id is None else order_id)
+        with self._taking_turns_on(offers.values()):
+            return self._retrying(unit, "new order" if order_id is None else order_id)
 
     def _new_order(self, ctx: CommandContext, now: datetime, currency: str | None = None,
                    expire_at: datetime | None = None, contact_info: dict[str, Any] | None = None,

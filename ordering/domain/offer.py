@@ -64,6 +64,12 @@ class Offer(Aggregate):
         return None
 
     @property
+    def seated_journeys(self) -> tuple[str, ...]:
+        """The dated service journeys on which a line of this offer holds seats."""
+        return tuple(leg["datedServiceJourneyId"] for leg in self.data.get("legs", [])
+                     if leg.get("reservingRequirement") == RESERVATIONS_COMPULSORY)
+
+    @property
     def conditions(self) -> Conditions:
         """What a line reserved from this offer may later undergo (changes, refunds)."""
         return Conditions.from_wire(self.data)

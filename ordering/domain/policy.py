@@ -13,7 +13,7 @@ class OrderPolicy:
     draft_ttl: timedelta = timedelta(minutes=20)
     lock_timeout: timedelta = timedelta(minutes=10)
     refund_option_ttl: timedelta = timedelta(minutes=15)
-    command_attempts: int = 5
+    command_attempts: int = 8  # after a version conflict; the waits between double from 5 ms
     default_currency: str = "NOK"
 
 

@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError
 from flask import Response, current_app, g, request
 
 from ordering import metrics
-from ordering.application.base import collecting
+from ordering.application.base import back_off, collecting
 from ordering.domain.errors import ConcurrentModification
 from ordering.http.problems import ApiProblem, problem
 from ordering.http.requests import caller, service
@@ -77,7 +77,7 @@ def _once(key: str, run: Callable[[], Any]) -> Response:
 def _carry_out(run: Callable[[], Any], key_id: str, fingerprint: str, expires_at: datetime) -> Response:
     """Run the request, holding its change back, and commit the change with its answer."""
     app = service()
-    for _ in range(app.policy.command_attempts):
+    for attempt in range(app.policy.command_attempts):
         with collecting() as held:
             response = _respond(run)
         if not kept(response.status_code):
@@ -88,7 +88,8 @@ def _carry_out(run: Callable[[], Any], key_id: str, fingerprint: str, expires_at
         try:
             app.save_with_answer(held, answer)
         except IntegrityError:
-            continue  # the order changed under the request: run it again on fresh state
+            back_off(attempt)  # the order changed under the request: run it again on fresh state
+            continue
         if os.environ.get(KILL_AFTER_COMMIT) == "1":
             os._exit(1)
         return response
