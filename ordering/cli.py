@@ -52,9 +52,25 @@ def as_cli(command: Callable[P, R], holder: ServiceHolder) -> Callable[P, R]:
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         holder.settings = holder.settings.for_process("cli")
         configure_logging("cli")
-        return command(*args, **kwargs)
+        try:
+            return command(*args, **kwargs)
+        except Exception as error:
+            if _schema_missing(error):
+                raise click.ClickException("the database has no tables yet: run `flask --app app "
+                                           "init-db` (or `make schema`) first") from None
+            raise
 
     return run
+
+
+def _schema_missing(error: BaseException) -> bool:
+    """SQLite's "no such table", PostgreSQL's "relation ... does not exist", however wrapped."""
+    while error is not None:
+        text = str(error)
+        if "no such table" in text or ("relation" in text and "does not exist" in text):
+            return True
+        error = error.__cause__  # type: ignore[assignment]
+    return False
 
 
 def version_range(_context: click.Context, _parameter: click.Parameter,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from flask import Flask
@@ -68,8 +69,24 @@ def create_app(
     allow_cross_origin(app, settings.cors_origins)
     holder = app.extensions["ordering"]
     if settings.read_model_follower:
-        app.extensions["ordering-read-model"] = start_read_model_follower(holder.services, settings)
+        _follow_once_serving(app, holder, settings)
     if settings.embedded_scheduler:
         app.extensions["ordering-scheduler"] = start_embedded_scheduler(holder.services, settings)
         app.extensions["ordering-followers"] = start_followers(holder.services, settings)
     return app
+
+
+def _follow_once_serving(app: Flask, holder: ServiceHolder, settings: Settings) -> None:
+    """The read model's follower starts with the first request a process serves, so a CLI
+    command (which builds the app too) never runs one."""
+    starting = threading.Lock()
+
+    def start() -> None:
+        if "ordering-read-model" in app.extensions:
+            return
+        with starting:
+            if "ordering-read-model" not in app.extensions:
+                app.extensions["ordering-read-model"] = start_read_model_follower(holder.services, settings)
+
+    app.before_request(start)
+

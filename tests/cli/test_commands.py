@@ -85,3 +85,11 @@ def test_audit_prints_each_value_as_json_within_the_terminal_width(cli_app: Flas
     assert "None" not in result.output and "'" not in result.output
     assert '"amount": "899.00"' in result.output
     assert "externalReference: null" in result.output
+
+
+def test_a_command_before_init_db_says_to_run_it(cli_app: Flask) -> None:
+    for command in (("status",), ("verify",), ("audit", "AAAAAAAA")):
+        result = run(cli_app, *command)
+        assert result.exit_code != 0
+        assert "run `flask --app app init-db`" in result.output, (command, result.output)
+        assert "Traceback" not in result.output
