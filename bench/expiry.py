@@ -17,8 +17,9 @@ from bench.offers import BENCH_SEATS, TRAVELLERS, loaded, sale_offer
 from bench.seed import SAVE_BATCH
 from bench.server import scheduler
 from bench.stats import summary
+from ordering.application.base import seat_kwargs
 from ordering.bootstrap import Services
-from ordering.domain.inventory import Departure
+from ordering.domain.inventory import SeatChanges
 from ordering.domain.offer import Offer
 from ordering.domain.order import Order
 from ordering.domain.order_ids import new_order_code
@@ -31,7 +32,7 @@ DEPARTURES = 10
 EXPIRED_TOPIC = f"{ORDER_TOPIC_PREFIX}OrderExpired"
 
 
-def _due_order(offer: Offer, departure: Departure, now: datetime, due: datetime) -> Order:
+def _due_order(offer: Offer, now: datetime, due: datetime) -> tuple[Order, SeatChanges]:
     ctx = {"correlationId": "expiry-seed", "clientName": "bench", "organisationId": 2, "subject": "bench",
            "pos": "Entur-APP", "distributionChannelId": "ENT:DistributionChannel:Web"}
     order = Order(code=new_order_code(), organisation_id=2, created_by="bench", pos="Entur-APP",
@@ -39,9 +40,8 @@ def _due_order(offer: Offer, departure: Departure, now: datetime, due: datetime)
                   expire_at=due, expire_at_set_by_client=False, contact_info=None,
                   external_reference=None, context=ctx)
     additions = plan_lines(offer, OfferConfiguration(offer.offer_id, TRAVELLERS[:1]), now)
-    departure.hold(order.code, [r for a in additions for r in a.reservations])
     order.add_lines(additions, now, due, ctx)
-    return order
+    return order, SeatChanges.holding(order.code, [r for a in additions for r in a.reservations])
 
 
 def seed_due_orders(services: Services, count: int, due: datetime) -> set[UUID]:
@@ -49,15 +49,15 @@ def seed_due_orders(services: Services, count: int, due: datetime) -> set[UUID]:
     application = services.application
     now = application.clock()
     offers = [Offer(loaded(sale_offer(f"expiry-{n}", now))) for n in range(DEPARTURES)]
-    departures = [Departure(o.data["legs"][0]["datedServiceJourneyId"], BENCH_SEATS) for o in offers]
+    for offer in offers:
+        application.set_capacity(offer.data["legs"][0]["datedServiceJourneyId"], BENCH_SEATS)
     ids: set[UUID] = set()
     for start in range(0, count, SAVE_BATCH):
-        orders = [_due_order(offers[i % DEPARTURES], departures[i % DEPARTURES], now, due)
-                  for i in range(start, min(start + SAVE_BATCH, count))]
-        application.save(*orders)
+        made = [_due_order(offers[i % DEPARTURES], now, due)
+                for i in range(start, min(start + SAVE_BATCH, count))]
+        orders = [order for order, _ in made]
+        application.save(*orders, **seat_kwargs(sum((seats for _, seats in made), SeatChanges())))
         ids.update(order.id for order in orders)
-    for departure in departures:
-        application.save(departure)
     services.read_model.catch_up()
     return ids
 

@@ -54,7 +54,7 @@ def sales(target: Target, services: Services, config: Config, clients: int) -> d
                           "warmup": config.warmup, "headers": headers(LARGE_ORGANISATION),
                           "offer_id": offer_id, "price": "899.00", "traveller_id": TRAVELLERS[0]},
                          config.sale_seconds + config.warmup + 60)
-    result["departure"] = services.application.availability(journey) | {"journey": journey}
+    result["departure"] = services.application.availability(journey).to_wire() | {"journey": journey}
     return result
 
 
@@ -65,7 +65,7 @@ def changes(target: Target, services: Services, config: Config, clients: int) ->
     result = target.load({"scenario": "change", "clients": clients, "count": count,
                           "headers": headers(LARGE_ORGANISATION), "offer_id": offer_id, "price": "899.00",
                           "traveller_id": TRAVELLERS[0]}, 300.0)
-    result["departure"] = services.application.availability(journey) | {"journey": journey}
+    result["departure"] = services.application.availability(journey).to_wire() | {"journey": journey}
     return result
 
 

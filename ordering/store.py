@@ -1,5 +1,5 @@
-"""The event store, without the library's blind retries, and with idempotency answers written
-in the events' own transaction (``ordering.idempotency``).
+"""The event store, without the library's blind retries, and with idempotency answers and seat
+holds written in the events' own transaction (``ordering.idempotency``, ``ordering.seats``).
 
 eventsourcing's PostgreSQL recorder retries a failed call ten times. For a read that only makes
 an outage last 30-40 s before anyone hears of it; for a write it is worse: a commit that
@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -31,6 +33,7 @@ from psycopg.sql import SQL
 from psycopg_pool import PoolTimeout
 
 from ordering.idempotency import IdempotencyTables, answer_of
+from ordering.seats import SeatTables, seat_changes_of
 
 # A database that cannot answer now (lost connection, pool timeout, locked SQLite file): the
 # request's fault is none of these, so they answer 503 and never park an event.
@@ -74,18 +77,19 @@ class SnapshotRecorder(PostgresAggregateRecorder):
 
 
 class OrderStoreRecorder(PostgresApplicationRecorder):
-    """The events and their notification log; idempotency answers in the same transaction."""
+    """The events and their notification log; idempotency answers and seats in the same
+    transaction (written before the library takes the event table's lock: see ``ordering.seats``)."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.idempotency = IdempotencyTables(datastore, datastore.schema)
-        self.sql_create_statements.extend(SQL(s).format() for s in self.idempotency.create_statements())
+        self.seats = SeatTables(datastore, datastore.schema)
+        self.sql_create_statements.extend(
+            SQL(s).format() for s in [*self.idempotency.create_statements(), *self.seats.create_statements()])
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        answer = answer_of(kwargs)
-        if answer is not None:
-            self.idempotency.insert_answer(curs, answer)
+        _write_beside(self, curs, kwargs)
 
     insert_events = _without_retry(PostgresApplicationRecorder.insert_events)
     select_events = _read_again_once(PostgresApplicationRecorder.select_events)
@@ -109,27 +113,86 @@ class OrderStoreFactory(PostgresFactory):
 
 
 class SQLiteOrderStoreRecorder(SQLiteApplicationRecorder):
-    """The events on SQLite; idempotency answers in the same transaction."""
+    """The events on SQLite; idempotency answers and seats in the same transaction."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         self.idempotency = IdempotencyTables(datastore, None)
+        self.seats = SeatTables(datastore, None)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.idempotency.create_statements()]
+        return [*super().construct_create_table_statements(), *self.idempotency.create_statements(),
+                *self.seats.create_statements()]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        answer = answer_of(kwargs)
-        if answer is not None:
-            self.idempotency.insert_answer(c, answer)
+        _write_beside(self, c, kwargs)
         return notification_ids
+
+
+def _write_beside(recorder: OrderStoreRecorder | SQLiteOrderStoreRecorder, cursor: Any,
+                  kwargs: dict[str, Any]) -> None:
+    """What a save carries besides its events: the seats it holds and gives back (a hold that
+    does not fit raises, and the transaction rolls back), the answer to its request."""
+    seats = seat_changes_of(kwargs)
+    if seats is not None:
+        recorder.seats.apply(cursor, seats)
+    answer = answer_of(kwargs)
+    if answer is not None:
+        recorder.idempotency.insert_answer(cursor, answer)
 
 
 class SQLiteOrderStoreFactory(SQLiteFactory):
     application_recorder_class = SQLiteOrderStoreRecorder
 
 
+class MemorySeatStore:
+    """For the in-memory event store (unit tests): the seat tables in an in-memory SQLite
+    database, used under the recorder's own lock."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self.lock = lock
+        self.connection = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+
+    @contextlib.contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
+        with self.lock:
+            cursor = self.connection.cursor()
+            cursor.execute("BEGIN")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT" if commit else "ROLLBACK")
+
+
+class MemoryOrderStoreRecorder(POPOApplicationRecorder):
+    """The library's in-memory recorder with the seats applied in the same step as the events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seats = SeatTables(MemorySeatStore(self._database_lock), None)
+        with self.seats.datastore.transaction(commit=True) as cursor:
+            for statement in self.seats.create_statements():
+                cursor.execute(statement)
+
+    def _insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        with self._database_lock:
+            self._assert_uniqueness(stored_events, **kwargs)
+            seats = seat_changes_of(kwargs)
+            with self.seats.datastore.transaction(commit=True) as cursor:
+                if seats is not None:
+                    self.seats.apply(cursor, seats)
+                return self._update_table(stored_events, **kwargs)
+
+
+class MemoryOrderStoreFactory(POPOFactory):
+    def application_recorder(self) -> MemoryOrderStoreRecorder:
+        return MemoryOrderStoreRecorder()
+
+
 FACTORY_TOPIC = f"{OrderStoreFactory.__module__}:{OrderStoreFactory.__qualname__}"
+MEMORY_FACTORY_TOPIC = f"{MemoryOrderStoreFactory.__module__}:{MemoryOrderStoreFactory.__qualname__}"
 SQLITE_FACTORY_TOPIC = f"{SQLiteOrderStoreFactory.__module__}:{SQLiteOrderStoreFactory.__qualname__}"

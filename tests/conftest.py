@@ -22,6 +22,7 @@ from ordering.application import OrderingApplication
 from ordering.bootstrap import Services, build_services, create_schema
 from ordering.http.factory import create_app
 from ordering.settings import Settings
+from ordering.store import MEMORY_FACTORY_TOPIC
 from ordering.tokens import TokenKeys
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -134,7 +135,7 @@ def application(services: Services) -> OrderingApplication:
 @pytest.fixture
 def memory_application(clock: FakeClock) -> OrderingApplication:
     """The application on the in-memory event store, for fast rule tests."""
-    return OrderingApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    return OrderingApplication(env={"PERSISTENCE_MODULE": MEMORY_FACTORY_TOPIC}, clock=clock)
 
 
 @pytest.fixture

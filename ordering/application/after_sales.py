@@ -9,9 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import uuid4
 
-from eventsourcing.domain import Aggregate
-
-from ordering.application.base import CommandRunner
+from ordering.application.base import CommandRunner, Saved
 from ordering.application.context import CommandContext
 from ordering.domain.changes import (
     ReplaceConfiguration,
@@ -23,7 +21,7 @@ from ordering.domain.changes import (
     lines_with_supplements,
 )
 from ordering.domain.credit import Credit, CreditNotFound
-from ordering.domain.inventory import Departure
+from ordering.domain.inventory import SeatChanges
 from ordering.domain.offer import Offer
 from ordering.domain.options import LineOptions, line_options
 from ordering.domain.order import LineAddition, Order
@@ -55,7 +53,7 @@ class AfterSalesCommands(CommandRunner):
         self._load(order_id, ctx.organisation_id).refuse_content_change()  # before any offer lookup
         offers = {c.offer_id: self.get_offer(c.offer_id) for c in configurations}
 
-        def unit() -> tuple[LineReplacement, Sequence[Aggregate]]:
+        def unit() -> tuple[LineReplacement, Sequence[Saved]]:
             order = self._load(order_id, ctx.organisation_id)
             order.refuse_content_change()
             now = self.clock()
@@ -65,21 +63,19 @@ class AfterSalesCommands(CommandRunner):
             check_currency(order.currency, offers.values())
             fees = [fee for r in replacements for fee in change_fees(
                 order, r, conditions, [str(uuid4()) for _ in range(len(r.original_ids) + 1)])]
-            loaded: dict[str, Departure] = {}
             change = LineReplacement(order, replacements)
-            departures = self._hold_seats(order.code, change.additions, loaded)
+            seats = self._hold_seats(order.code, change.additions)
             order.replace_lines([{"originalOrderLineIds": list(r.original_ids),
                                   "replacedByOrderLineIds": list(r.new_ids)} for r in replacements],
                                 change.additions, fees, now, now + self.policy.draft_ttl,
                                 ctx.as_event_data())
-            credited: list[Aggregate] = []
+            credited: list[Saved] = []
             if refund_price_difference and order.balance < 0:
-                credit, released = self._credit(order, -order.balance, PRICE_DIFFERENCE, ctx, loaded)
+                credit, released = self._credit(order, -order.balance, PRICE_DIFFERENCE, ctx)
                 credited = [credit, *released]
-            return change, unique([order, *departures, *credited])
+            return change, [order, *seats, *credited]
 
-        with self._taking_turns_on(offers.values()):
-            return self._retrying(unit, order_id)
+        return self._retrying(unit, order_id)
 
     def _plan(self, configurations: list[ReplaceConfiguration], offers: dict[str, Offer],
               now: datetime) -> list[Replacement]:
@@ -133,7 +129,7 @@ class AfterSalesCommands(CommandRunner):
     def credit_order(self, ctx: CommandContext, order_id: str, order_version: int, amount: Decimal,
                      currency: str | None, reason: str) -> Credit:
         """Pay back a negative balance; at 0.00 the order is confirmed in the same step."""
-        def unit() -> tuple[Credit, Sequence[Aggregate]]:
+        def unit() -> tuple[Credit, Sequence[Saved]]:
             order = self._load(order_id, ctx.organisation_id)
             check_credit_fits(order, order_version, amount, currency or order.currency)
             credit, released = self._credit(order, amount, reason, ctx)
@@ -141,15 +137,15 @@ class AfterSalesCommands(CommandRunner):
 
         return self._retrying(unit, order_id)
 
-    def _credit(self, order: Order, amount: Decimal, reason: str, ctx: CommandContext,
-                loaded: dict[str, Departure] | None = None) -> tuple[Credit, list[Aggregate]]:
-        """A credit and the order's record of it; and the departures whose seats the
-        confirmation it brings released."""
+    def _credit(self, order: Order, amount: Decimal, reason: str,
+                ctx: CommandContext) -> tuple[Credit, list[SeatChanges]]:
+        """A credit and the order's record of it; and the seats the confirmation it brings
+        releases."""
         now = self.clock()
         credit = Credit(order.code, order.order_version, order.organisation_id, amount, order.currency,
                         reason, now, ctx.as_event_data())
         released = self._confirming(order, lambda: order.register_credit(
-            credit.as_order_ref(), reason, now, ctx.as_event_data()), loaded)
+            credit.as_order_ref(), reason, now, ctx.as_event_data()))
         return credit, released
 
     def add_fee(self, ctx: CommandContext, order_id: str, fee: Fee, order_version: int | None) -> Fee:
@@ -182,7 +178,3 @@ class AfterSalesCommands(CommandRunner):
     def get_credit(self, credit_id: str, organisation_id: int | None) -> Credit:
         return self._get_owned(Credit, credit_id, CreditNotFound, organisation_id)
 
-
-def unique(aggregates: list[Aggregate]) -> list[Aggregate]:
-    """Each aggregate once (a departure may both hold and release seats in one change)."""
-    return list({aggregate.id: aggregate for aggregate in aggregates}.values())

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,7 +38,7 @@ from ordering import metrics
 from ordering.application.context import CommandContext
 from ordering.application.transcodings import register_value_transcodings
 from ordering.domain.errors import ConcurrentModification, OrderNotFound, PreconditionFailed
-from ordering.domain.inventory import Departure, NoAvailability, by_journey, departure_uuid
+from ordering.domain.inventory import Departure, NoAvailability, SeatChanges, departure_uuid
 from ordering.domain.offer import Catalogue, Offer
 from ordering.domain.order import LineAddition, Order
 from ordering.domain.order_ids import is_order_code, order_uuid
@@ -49,11 +48,13 @@ from ordering.domain.policy import OrderPolicy, utcnow
 from ordering.domain.reserving import OfferNotFound
 from ordering.domain.values import SeatReservation
 from ordering.idempotency import ANSWER_KWARG, IdempotencyTables, StoredAnswer
+from ordering.seats import SEATS_KWARG, SeatTables
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 OwnedT = TypeVar("OwnedT", bound="Owned")
-Unit = Callable[[], tuple[T, Sequence[Aggregate]]]
+Saved = Aggregate | SeatChanges  # what a unit of work returns to be saved together
+Unit = Callable[[], tuple[T, Sequence[Saved]]]
 RETRY_BACKOFF_SECONDS = 0.005
 OFFER_CACHE_SIZE = 10_000
 changes_log = logging.getLogger("ordering.changes")
@@ -96,9 +97,21 @@ def back_off(attempt: int) -> None:
 
 @dataclass
 class HeldChange:
-    """The aggregates a command changed, held back from saving (see ``collecting``)."""
+    """The aggregates a command changed, and its seats, held back from saving (``collecting``)."""
 
     aggregates: list[Aggregate] = field(default_factory=list)
+    seats: SeatChanges = field(default_factory=SeatChanges)
+
+
+def split(saved: Sequence[Saved]) -> tuple[list[Aggregate], SeatChanges]:
+    """A unit's change: the aggregates with events to store, and the seats they hold or free."""
+    aggregates = [item for item in saved if not isinstance(item, SeatChanges)]
+    seats = sum((item for item in saved if isinstance(item, SeatChanges)), SeatChanges())
+    return aggregates, seats
+
+
+def seat_kwargs(seats: SeatChanges) -> dict[str, Any]:
+    return {SEATS_KWARG: seats} if seats else {}
 
 
 _HOLDING: ContextVar[HeldChange | None] = ContextVar("held_change", default=None)
@@ -182,8 +195,7 @@ class CommandRunner(Application[UUID]):
         self.clock = clock
         self.after_save: list[Callable[[Sequence[Any]], None]] = []
         self._offers: dict[str, Offer] = {}  # a published offer never changes: read it once
-        self._seat_turns: dict[str, threading.Lock] = {}
-        self._seat_turns_guard = threading.Lock()
+        self._counted_journeys: set[str] = set()  # whose seats the counter is known to keep
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -206,7 +218,8 @@ class CommandRunner(Application[UUID]):
     def _retrying(self, unit: Unit[T], subject: str) -> T:
         unavailable: PersistenceError | None = None
         for attempt in range(self.policy.command_attempts):
-            result, aggregates = unit()
+            result, saved = unit()
+            aggregates, seats = split(saved)
             for aggregate in aggregates:
                 if isinstance(aggregate, Order):
                     watched(aggregate, loaded=False)  # its version after this change
@@ -217,9 +230,10 @@ class CommandRunner(Application[UUID]):
             held = _HOLDING.get()
             if held is not None:  # saved with its answer (save_with_answer), counted there
                 held.aggregates.extend(aggregates)
+                held.seats += seats
                 return result
             try:
-                self.save(*aggregates)
+                self.save(*aggregates, **seat_kwargs(seats))
             except IntegrityError:
                 metrics.RETRIES.inc()
                 back_off(attempt)
@@ -250,7 +264,7 @@ class CommandRunner(Application[UUID]):
             self.idempotency.record(answer)
             return
         try:
-            self.save(*held.aggregates, **{ANSWER_KWARG: answer})
+            self.save(*held.aggregates, **seat_kwargs(held.seats), **{ANSWER_KWARG: answer})
         except IntegrityError:
             metrics.RETRIES.inc()
             raise
@@ -321,55 +335,52 @@ class CommandRunner(Application[UUID]):
     def _catalogue(self) -> Catalogue | None:
         return self._find(Catalogue, Catalogue.create_id())
 
-    @contextmanager
-    def _taking_turns_on(self, offers: Iterable[Offer]) -> Iterator[None]:
-        """Threads of this process holding seats on the same departure take turns: its one
-        aggregate would refuse all but one of them anyway, and the refused would run again.
-        Version conflicts then come only from other processes (and are retried)."""
-        journeys = sorted({journey for offer in offers for journey in offer.seated_journeys})
-        with self._seat_turns_guard:
-            turns = [self._seat_turns.setdefault(journey, threading.Lock()) for journey in journeys]
-        with ExitStack() as stack:
-            for turn in turns:  # in one order everywhere: no two requests wait on each other
-                stack.enter_context(turn)
-            yield
+    @property
+    def seats(self) -> SeatTables:
+        tables = getattr(self.recorder, "seats", None)
+        if not isinstance(tables, SeatTables):
+            raise TypeError("this event store keeps no seats (use SQLite or PostgreSQL)")
+        return tables
 
-    def _hold_seats(self, order_code: str, additions: list[LineAddition],
-                    loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
-        """Hold the new lines' seats; ``loaded`` shares departures within one save."""
-        loaded = {} if loaded is None else loaded
-        departures: list[Aggregate] = []
-        for journey_id, reservations in by_journey(r for a in additions for r in a.reservations).items():
-            departure = loaded.get(journey_id) or self._departure(journey_id)
-            if departure is None:
-                raise NoAvailability(f"{journey_id} has no seats to reserve")
-            loaded[journey_id] = departure
-            departure.hold(order_code, reservations)
-            departures.append(departure)
-        return departures
+    def _counted(self, journeys: Iterable[str]) -> None:
+        """Before seats on a journey change: a departure an earlier release kept whole (its
+        holds as events) has its capacity and holds adopted by the counter, once."""
+        for journey in sorted(set(journeys) - self._counted_journeys):
+            if self.seats.availability(journey) is None:
+                departure = self._departure(journey)
+                if departure is None:
+                    continue  # no capacity set: a hold is refused, a release has nothing to free
+                self.seats.adopt(journey, departure.capacity, departure.legacy_holds())
+            self._counted_journeys.add(journey)
 
-    def _confirming(self, order: Order, act: Callable[[], object],
-                    loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
+    def _hold_seats(self, order_code: str, additions: list[LineAddition]) -> list[SeatChanges]:
+        """The new lines' seats, held in the save's own transaction (refused there if they do
+        not fit); a journey with no capacity set is refused at once."""
+        reservations = [r for addition in additions for r in addition.reservations]
+        if not reservations:
+            return []
+        journeys = {r.dated_service_journey_id for r in reservations}
+        self._counted(journeys)
+        missing = sorted(journeys - self._counted_journeys)
+        if missing:
+            raise NoAvailability(f"{missing[0]} has no seats to reserve")
+        return [SeatChanges.holding(order_code, reservations)]
+
+    def _confirming(self, order: Order, act: Callable[[], object]) -> list[SeatChanges]:
         """Run a step that may confirm the order; if it does, the seats of lines replaced or
         cancelled since the last confirmation are released in the same save."""
         releasable = order.reservations_of_inactive_lines()
         act()
         if order.status != CONFIRMED or not releasable:
             return []
-        return self._release_seats(releasable, "ORDER_LINES_CHANGED", loaded)
+        return self._release_seats(releasable)
 
-    def _release_seats(self, reservations: list[SeatReservation], reason: str,
-                       loaded: dict[str, Departure] | None = None) -> list[Aggregate]:
-        """Give seats back; ``loaded`` shares departures between orders saved together."""
-        loaded = {} if loaded is None else loaded
-        departures: list[Aggregate] = []
-        for journey_id, held in by_journey(reservations).items():
-            departure = loaded.get(journey_id) or self._departure(journey_id)
-            if departure is not None:
-                loaded[journey_id] = departure
-                departure.release([reservation.id for reservation in held], reason)
-                departures.append(departure)
-        return departures
+    def _release_seats(self, reservations: list[SeatReservation]) -> list[SeatChanges]:
+        """Give seats back in the save's own transaction (a hold already given back counts once)."""
+        if not reservations:
+            return []
+        self._counted(r.dated_service_journey_id for r in reservations)
+        return [SeatChanges.releasing(reservations)]
 
     def get_payment(self, payment_id: str, organisation_id: int | None) -> Payment:
         return self._get_owned(Payment, payment_id, PaymentNotFound, organisation_id)

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ordering.application.base import CommandRunner
-from ordering.domain.inventory import Departure, DepartureNotFound
+from ordering.application.base import CommandRunner, Saved
+from ordering.domain.inventory import Availability, Departure, DepartureNotFound, SeatHold
 from ordering.domain.offer import Catalogue, Offer, OfferExists
 
 
@@ -33,18 +33,28 @@ class CatalogueCommands(CommandRunner):
         catalogue = self._catalogue()
         return [self.get_offer(offer_id) for offer_id in (catalogue.offer_ids if catalogue else [])]
 
-    def set_capacity(self, dated_service_journey_id: str, seats: int) -> Departure:
-        def unit() -> tuple[Departure, Sequence[Aggregate]]:
+    def set_capacity(self, dated_service_journey_id: str, seats: int) -> Availability:
+        """Never below the seats already held (``CAPACITY_BELOW_RESERVED``): those stay reserved."""
+        self._counted([dated_service_journey_id])
+
+        def unit() -> tuple[None, Sequence[Saved]]:
             departure = self._departure(dated_service_journey_id)
             if departure is None:
                 departure = Departure(dated_service_journey_id, seats)
-            departure.set_capacity(seats)
-            return departure, [departure]
+            return None, [departure, departure.set_capacity(seats)]
 
-        return self._retrying(unit, dated_service_journey_id)
+        self._retrying(unit, dated_service_journey_id)
+        self._counted_journeys.add(dated_service_journey_id)
+        return self.availability(dated_service_journey_id)
 
-    def availability(self, dated_service_journey_id: str) -> dict[str, int]:
-        departure = self._departure(dated_service_journey_id)
-        if departure is None:
+    def availability(self, dated_service_journey_id: str) -> Availability:
+        self._counted([dated_service_journey_id])
+        found = self.seats.availability(dated_service_journey_id)
+        if found is None:
             raise DepartureNotFound(dated_service_journey_id)
-        return departure.availability()
+        return found
+
+    def seat_holds(self, dated_service_journey_id: str) -> dict[str, SeatHold]:
+        """Every seat held on a departure, by reservation id, with its order."""
+        self._counted([dated_service_journey_id])
+        return self.seats.holds_on(dated_service_journey_id)

@@ -10,9 +10,9 @@ from eventsourcing.persistence import (
     IntegrityError,
 )
 
-from ordering.application.base import CommandRunner
+from ordering.application.base import CommandRunner, Saved, seat_kwargs, split
 from ordering.application.context import system_context
-from ordering.domain.inventory import Departure
+from ordering.domain.inventory import SeatChanges
 from ordering.domain.order_state import SCRAPPED
 
 EXPIRY_ACTOR = "order-expiry-scheduler"
@@ -25,27 +25,29 @@ class ExpiryCommands(CommandRunner):
     def expire_order(self, order_id: str, now: datetime, correlation_id: str | None = None) -> bool:
         """Idempotent: emits ``OrderExpired`` only when the order is due at ``now``; a payment
         whose lock timed out is cancelled first. The service itself is the actor."""
-        return self._retrying(lambda: self._expire(order_id, now, correlation_id, {}), order_id)
+        return self._retrying(lambda: self._expire(order_id, now, correlation_id), order_id)
 
     def expire_orders(self, order_ids: list[str], now: datetime, correlation_id: str | None = None) -> int:
         """Several orders in one transaction (the sweep's fast path); on a conflict, one by one."""
-        departures: dict[str, Departure] = {}
         changed: dict[UUID, Aggregate] = {}
+        seats = SeatChanges()
         expired = 0
         for order_id in order_ids:
-            done, aggregates = self._expire(order_id, now, correlation_id, departures)
+            done, saved = self._expire(order_id, now, correlation_id)
             expired += done
+            aggregates, freed = split(saved)
             changed.update((aggregate.id, aggregate) for aggregate in aggregates)
+            seats += freed
         if not changed:
             return 0
         try:
-            self.save(*changed.values())
+            self.save(*changed.values(), **seat_kwargs(seats))
         except IntegrityError:
             return sum(self.expire_order(order_id, now, correlation_id) for order_id in order_ids)
         return expired
 
-    def _expire(self, order_id: str, now: datetime, correlation_id: str | None,
-                departures: dict[str, Departure]) -> tuple[bool, list[Aggregate]]:
+    def _expire(self, order_id: str, now: datetime,
+                correlation_id: str | None) -> tuple[bool, list[Saved]]:
         order = self._load(order_id, None)
         ctx = system_context(correlation_id or str(uuid4()), order.organisation_id, EXPIRY_ACTOR)
         payment_id = order.lock.payment_id if order.lock else None
@@ -54,8 +56,6 @@ class ExpiryCommands(CommandRunner):
         if outcome is None:
             return False, []
         payment = self._cancelled_payment(payment_id, "LOCK_TIMED_OUT", ctx)
-        if outcome == SCRAPPED:
-            released = self._release_seats(scrapped, "ORDER_EXPIRED", departures)
-        else:  # a paid order waiting for confirmation failed: confirmed, its replaced seats go
-            released = self._release_seats(replaced, "ORDER_LINES_CHANGED", departures)
+        # a paid order waiting for confirmation failed: confirmed, its replaced seats go
+        released = self._release_seats(scrapped if outcome == SCRAPPED else replaced)
         return True, [order, *released, *payment]

@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from ordering.application.base import CommandRunner
+from ordering.application.base import CommandRunner, Saved
 from ordering.application.context import CommandContext
 from ordering.domain.payment import Payment, check_payment_fits
 
@@ -31,7 +31,7 @@ class PaymentCommands(CommandRunner):
 
     def capture_payment(self, payment_id: str, ctx: CommandContext) -> Payment:
         """Register the amount on the order and unlock it; at 0.00 the order confirms. Idempotent."""
-        def unit() -> tuple[Payment, Sequence[Aggregate]]:
+        def unit() -> tuple[Payment, Sequence[Saved]]:
             payment = self.get_payment(payment_id, ctx.organisation_id)
             order = self._load(payment.order_id, None)
             if not payment.capture(self.clock(), ctx.as_event_data()):

@@ -9,10 +9,11 @@ from uuid import uuid4
 from eventsourcing.domain import Aggregate
 
 from ordering.application.after_sales import AfterSalesCommands
+from ordering.application.base import Saved
 from ordering.application.context import CommandContext
 from ordering.domain.credit import Credit
 from ordering.domain.errors import RefundOptionNotFound
-from ordering.domain.inventory import Departure
+from ordering.domain.inventory import SeatChanges
 from ordering.domain.order import Order
 from ordering.domain.refunds import RefundOption, RefundPlan, check_refundable, plan_refund, quote
 from ordering.domain.values import Fee
@@ -64,7 +65,7 @@ class RefundCommands(AfterSalesCommands):
                dry_run: bool = False) -> RefundOutcome:
         """Cancel the options' lines with their refund fees, open version N+1, credit the total
         and confirm N+1 at 0.00, releasing the seats: one save. A dry run saves nothing."""
-        def unit() -> tuple[RefundOutcome, Sequence[Aggregate]]:
+        def unit() -> tuple[RefundOutcome, Sequence[Saved]]:
             order = self._load(order_id, ctx.organisation_id)
             chosen = {option_id: self._refund_option(option_id, ctx.organisation_id)
                       for option_id in dict.fromkeys(option_ids)}
@@ -79,13 +80,11 @@ class RefundCommands(AfterSalesCommands):
         return self._retrying(unit, order_id)
 
     def _pay_back(self, order: Order, plan: RefundPlan,
-                  ctx: CommandContext) -> tuple[Credit | None, list[Aggregate]]:
+                  ctx: CommandContext) -> tuple[Credit | None, list[SeatChanges]]:
         """Credit the refund (which confirms N+1); with nothing to credit, confirm N+1 as it is."""
-        loaded: dict[str, Departure] = {}
         if plan.total_refund_amount > 0:
-            return self._credit(order, plan.total_refund_amount, REFUND_REASON, ctx, loaded)
-        return None, self._confirming(order, lambda: order.confirm(self.clock(), ctx.as_event_data()),
-                                      loaded)
+            return self._credit(order, plan.total_refund_amount, REFUND_REASON, ctx)
+        return None, self._confirming(order, lambda: order.confirm(self.clock(), ctx.as_event_data()))
 
     def _refund_option(self, option_id: str, organisation_id: int) -> RefundOption | None:
         try:

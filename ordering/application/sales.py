@@ -10,9 +10,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate, DomainEventProtocol
 
-from ordering.application.base import CommandRunner, watched
+from ordering.application.base import CommandRunner, Saved, watched
 from ordering.application.context import CommandContext
 from ordering.domain.errors import InvalidRequest, OrderNotFound, VersionNotFound
+from ordering.domain.inventory import SeatChanges
 from ordering.domain.order import LineAddition, Order
 from ordering.domain.order_ids import new_order_code, order_uuid
 from ordering.domain.order_state import FAILED, SCRAPPED
@@ -71,13 +72,13 @@ class SalesCommands(CommandRunner):
 
     def reset_order(self, order_id: str, ctx: CommandContext) -> Order:
         """Scrap unconfirmed changes now and give back the seats they held."""
-        def reset(order: Order) -> list[Aggregate]:
+        def reset(order: Order) -> list[SeatChanges]:
             scrapped, replaced = order.unconfirmed_reservations(), order.reservations_of_inactive_lines()
             outcome = order.reset(self.clock(), ctx.as_event_data())
             if outcome == SCRAPPED:
-                return self._release_seats(scrapped, "ORDER_RESET")
+                return self._release_seats(scrapped)
             if outcome == FAILED:  # a paid order waiting for confirmation: confirmed as failed
-                return self._release_seats(replaced, "ORDER_LINES_CHANGED")
+                return self._release_seats(replaced)
             return []
 
         return self._change(order_id, ctx, reset)
@@ -95,19 +96,18 @@ class SalesCommands(CommandRunner):
         """Add order lines for offers and hold their seats, all in one transaction or nothing."""
         offers = {c.offer_id: self.get_offer(c.offer_id) for c in configurations}
 
-        def unit() -> tuple[Reservation, Sequence[Aggregate]]:
+        def unit() -> tuple[Reservation, Sequence[Saved]]:
             now = self.clock()
             order = (self._load(order_id, ctx.organisation_id) if order_id is not None
                      else self._new_order(ctx, now))
             additions = [addition for position, c in enumerate(configurations)
                          for addition in plan_lines(offers[c.offer_id], c, now, position)]
             check_currency(order.currency, offers.values())
-            departures = self._hold_seats(order.code, additions)
+            seats = self._hold_seats(order.code, additions)
             order.add_lines(additions, now, now + self.policy.draft_ttl, ctx.as_event_data())
-            return Reservation(order, additions), [order, *departures]
+            return Reservation(order, additions), [order, *seats]
 
-        with self._taking_turns_on(offers.values()):
-            return self._retrying(unit, "new order" if order_id is None else order_id)
+        return self._retrying(unit, "new order" if order_id is None else order_id)
 
     def _new_order(self, ctx: CommandContext, now: datetime, currency: str | None = None,
                    expire_at: datetime | None = None, contact_info: dict[str, Any] | None = None,

@@ -1,8 +1,19 @@
-"""Seats per dated service journey: every seat held or released is an event naming its order."""
+"""Seats per dated service journey.
+
+A ``Departure`` aggregate records a journey's capacity. The seats held on it are written in the
+events' own transaction, as ``SeatChanges`` applied to a guarded counter (``ordering.seats``):
+a hold that would take the journey past its capacity fails the whole save, so concurrent sales on
+one departure never conflict on one aggregate's version and can never oversell. Each hold names
+its order and line; the orders' own events (lines added, confirmed, cancelled, reset, expired)
+say when it is given back. Departures written by earlier releases recorded holds as
+``SeatsHeld``/``SeatsReleased`` events; they still load, and their holds are adopted by the
+counter the first time the journey is used (``legacy_holds``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -41,8 +52,61 @@ def departure_uuid(dated_service_journey_id: str) -> UUID:
     return uuid5(DEPARTURE_NAMESPACE, dated_service_journey_id)
 
 
+@dataclass(frozen=True)
+class SeatHold:
+    """Seats one order line holds on one departure, as the counter keeps them."""
+
+    reservation_id: str
+    dated_service_journey_id: str
+    order_code: str
+    seats: int
+
+
+@dataclass(frozen=True)
+class SeatChanges:
+    """What one save does to the seats: holds taken, holds given back (by reservation id, only
+    those still held count), capacities set. Applied in the events' own transaction."""
+
+    held: tuple[SeatHold, ...] = ()
+    released: tuple[str, ...] = ()
+    capacities: tuple[tuple[str, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.held or self.released or self.capacities)
+
+    def __add__(self, other: SeatChanges) -> SeatChanges:
+        return SeatChanges(self.held + other.held, self.released + other.released,
+                           self.capacities + other.capacities)
+
+    @classmethod
+    def holding(cls, order_code: str, reservations: Iterable[SeatReservation]) -> SeatChanges:
+        return cls(held=tuple(SeatHold(r.id, r.dated_service_journey_id, order_code, r.seats)
+                              for r in reservations))
+
+    @classmethod
+    def releasing(cls, reservations: Iterable[SeatReservation]) -> SeatChanges:
+        return cls(released=tuple(r.id for r in reservations))
+
+    def journeys(self) -> set[str]:
+        return ({h.dated_service_journey_id for h in self.held}
+                | {journey for journey, _ in self.capacities})
+
+
+@dataclass(frozen=True)
+class Availability:
+    capacity: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return max(0, self.capacity - self.reserved)
+
+    def to_wire(self) -> dict[str, int]:
+        return {"capacity": self.capacity, "reserved": self.reserved, "available": self.available}
+
+
 class Departure(Aggregate):
-    """Capacity and the seats held on one dated service journey."""
+    """The capacity of one dated service journey (and the holds earlier releases recorded)."""
 
     @staticmethod
     def create_id(dated_service_journey_id: str, **_: Any) -> UUID:
@@ -54,40 +118,16 @@ class Departure(Aggregate):
         self.capacity = seats
         self.holds: dict[str, dict[str, Any]] = {}
 
-    @property
-    def reserved(self) -> int:
-        return sum(hold["seats"] for hold in self.holds.values())
-
-    @property
-    def available(self) -> int:
-        return max(0, self.capacity - self.reserved)
-
-    def availability(self) -> dict[str, int]:
-        return {"capacity": self.capacity, "reserved": self.reserved, "available": self.available}
-
-    def set_capacity(self, seats: int) -> None:
-        """Never below the seats already held: those stay reserved."""
-        if seats < self.reserved:
-            raise CapacityBelowReserved(
-                f"{self.dated_service_journey_id} has {self.reserved} seats reserved; "
-                f"its capacity may not be set to {seats}", "seats")
+    def set_capacity(self, seats: int) -> SeatChanges:
+        """The counter refuses a capacity below the seats already held (those stay reserved)."""
         if seats != self.capacity:
             self._capacity_set(seats=seats)
+        return SeatChanges(capacities=((self.dated_service_journey_id, seats),))
 
-    def hold(self, order_code: str, reservations: list[SeatReservation]) -> None:
-        """Hold the seats of an order's reservations; all or nothing. The ``SeatsHeld`` event
-        names each hold's order and line (stored as plain data, as it always was)."""
-        wanted = sum(r.seats for r in reservations)
-        if wanted > self.available:
-            raise NoAvailability(
-                f"{self.dated_service_journey_id} has {self.available} seats left, {wanted} asked"
-            )
-        self._seats_held(holds=[r.to_wire() | {"orderId": order_code} for r in reservations])
-
-    def release(self, reservation_ids: list[str], reason: str) -> None:
-        held = [rid for rid in reservation_ids if rid in self.holds]
-        if held:
-            self._seats_released(reservation_ids=held, reason=reason)
+    def legacy_holds(self) -> list[SeatHold]:
+        """The holds an earlier release recorded on this aggregate, for the counter to adopt."""
+        return [SeatHold(rid, self.dated_service_journey_id, hold.get("orderId", ""), int(hold["seats"]))
+                for rid, hold in self.holds.items()]
 
     @event("CapacitySet")
     def _capacity_set(self, seats: int) -> None:

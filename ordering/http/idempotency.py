@@ -23,7 +23,7 @@ from flask import Response, current_app, g, request
 
 from ordering import metrics
 from ordering.application.base import back_off, collecting
-from ordering.domain.errors import ConcurrentModification
+from ordering.domain.errors import ConcurrentModification, Conflict
 from ordering.http.problems import ApiProblem, problem
 from ordering.http.requests import caller, service
 from ordering.idempotency import StoredAnswer
@@ -90,6 +90,8 @@ def _carry_out(run: Callable[[], Any], key_id: str, fingerprint: str, expires_at
         except IntegrityError:
             back_off(attempt)  # the order changed under the request: run it again on fresh state
             continue
+        except Conflict as refused:  # the seats were taken meanwhile: refused at the commit
+            return current_app.make_response(current_app.handle_user_exception(refused))
         if os.environ.get(KILL_AFTER_COMMIT) == "1":
             os._exit(1)
         return response

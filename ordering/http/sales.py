@@ -84,7 +84,7 @@ class JourneyCapacity(MethodView):
     def put(self, body: dict[str, int], dated_service_journey_id: str) -> dict[str, int]:
         """Seats that can be reserved on a departure (permission offers:write)"""
         require(OFFERS_WRITE)
-        return service().set_capacity(dated_service_journey_id, body["seats"]).availability()
+        return service().set_capacity(dated_service_journey_id, body["seats"]).to_wire()
 
 
 @blp.route("/journeys/<dated_service_journey_id>/availability")
@@ -92,7 +92,7 @@ class JourneyAvailability(MethodView):
     @blp.response(200, Availability)
     def get(self, dated_service_journey_id: str) -> dict[str, int]:
         """Capacity, reserved and available seats of a departure"""
-        return service().availability(dated_service_journey_id)
+        return service().availability(dated_service_journey_id).to_wire()
 
 
 @blp.route("/reserve-offers")

@@ -38,5 +38,5 @@ def test_a_retry_after_the_server_died_between_commit_and_answer_gets_the_stored
     assert retry.status_code == 200, retry.text
     assert retry.headers["Idempotency-Replayed"] == "true" and retry.json()["orderId"] == sold.code
     assert [order.code for order in every_order(application)] == [sold.code]
-    assert application.availability(BERGEN_DEPARTURE)["reserved"] == 1
+    assert application.availability(BERGEN_DEPARTURE).reserved == 1
     application.close()

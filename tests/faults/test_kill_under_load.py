@@ -22,7 +22,6 @@ import requests
 
 from ordering.application import OrderingApplication
 from ordering.demo_catalogue import BERGEN_DEPARTURE
-from ordering.domain.inventory import Departure, departure_uuid
 from ordering.settings import Settings
 from tests.conftest import auth_headers
 from tests.faults.conftest import proxy_url
@@ -233,13 +232,12 @@ def test_sales_survive_killed_processes_and_a_database_outage(
         # seats: what the departure holds is exactly what the orders' active lines hold
         orders = every_order(direct)
         held = seats_held_by_active_lines(orders, BERGEN_DEPARTURE)
-        departure: object = direct.repository.get(departure_uuid(BERGEN_DEPARTURE))
-        assert isinstance(departure, Departure)
-        assert set(departure.holds) == set(held), (
-            f"seats held without an active line: {sorted(set(departure.holds) - set(held))[:5]}; "
-            f"active lines without seats: {sorted(set(held) - set(departure.holds))[:5]}")
-        assert departure.reserved == sum(seats for _, seats in held.values())
-        assert all(departure.holds[r]["orderId"] == code for r, (code, _) in held.items())
+        holds = direct.seats.holds_on(BERGEN_DEPARTURE)
+        assert set(holds) == set(held), (
+            f"seats held without an active line: {sorted(set(holds) - set(held))[:5]}; "
+            f"active lines without seats: {sorted(set(held) - set(holds))[:5]}")
+        assert direct.availability(BERGEN_DEPARTURE).reserved == sum(seats for _, seats in held.values())
+        assert all(holds[r].order_code == code for r, (code, _) in held.items())
 
         # no payment captured twice, on the payment or on any order
         captures = Counter(n.originator_id for n in direct.recorder.select_notifications(

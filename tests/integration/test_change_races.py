@@ -51,7 +51,7 @@ def held_by_active_lines(application: OrderingApplication, code: str) -> int:
 
 
 def held_on_departure(application: OrderingApplication) -> int:
-    return application.availability(BERGEN_DEPARTURE)["reserved"]
+    return application.availability(BERGEN_DEPARTURE).reserved
 
 
 def test_two_clients_replacing_the_same_line_one_wins_and_the_seats_add_up(

@@ -44,7 +44,7 @@ def pay(services: Services, code: str) -> None:
 
 
 def reserved_seats(services: Services) -> int:
-    return services.application.availability(BERGEN_DEPARTURE)["reserved"]
+    return services.application.availability(BERGEN_DEPARTURE).reserved
 
 
 def event_types(services: Services, code: str) -> list[str]:

@@ -20,6 +20,7 @@ from ordering.domain.values import Lock, OrderLine, PaymentRef, SeatReservation,
 from ordering.settings import Settings
 from projections import maintenance
 from projections.search import parse_query
+from tests.builders import context_of
 from tests.conftest import FakeClock
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "store_v1"
@@ -184,7 +185,25 @@ def test_old_offers_and_departure_availability_load(old_store: Services) -> None
     for offer_id in EXPECTED["offerIds"]:
         assert application.get_offer(offer_id).offer_id == offer_id
     for journey, availability in EXPECTED["departures"].items():
-        assert application.availability(journey) == availability
+        assert application.availability(journey).to_wire() == availability
+
+
+def test_seats_the_old_release_held_as_departure_events_are_adopted_and_given_back_once(
+    old_store: Services,
+) -> None:
+    application = old_store.application
+    journey, bergen = "NSB:DatedServiceJourney:601-bergen", ORDERS["confirmed_bergen"]["code"]
+    order = application.get_order(bergen, 1)
+    holds = application.seat_holds(journey)  # the first look adopts the departure's own holds
+    assert sorted(holds) == sorted(r.id for r in order.reservations)
+    assert {hold.order_code for hold in holds.values()} == {bergen}
+
+    line = order.active_lines[0]
+    application.cancel_order_lines(context_of(1), bergen, [line.id], "travel plans changed")
+    application.confirm_order(bergen, context_of(1))
+    assert application.availability(journey).to_wire() == {"capacity": 12, "reserved": 1, "available": 11}
+    assert sorted(application.seat_holds(journey)) == [
+        r.id for r in order.reservations if r.order_line_id != line.id]
 
 
 def test_the_read_model_rebuilt_from_the_old_history_matches_every_replayed_order(

@@ -23,12 +23,12 @@ from ordering.application import OrderingApplication
 from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, DRAMMEN_OFFER, TRAVELLERS, demo_offers
 from ordering.domain.changes import ReplaceConfiguration
 from ordering.domain.errors import DomainError
-from ordering.domain.inventory import Departure, departure_uuid
 from ordering.domain.order import Order
 from ordering.domain.reserving import OfferConfiguration
 from ordering.domain.values import Fee, Price
 from ordering.http.sales import load_offers
 from ordering.representation.order import order_document
+from ordering.store import MEMORY_FACTORY_TOPIC
 from tests.builders import context_of
 from tests.conftest import FakeClock
 
@@ -56,7 +56,7 @@ class Sales(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock()
-        self.app = OrderingApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=self.clock)
+        self.app = OrderingApplication(env={"PERSISTENCE_MODULE": MEMORY_FACTORY_TOPIC}, clock=self.clock)
         self.app.publish_offers(load_offers(catalogue(self.clock)))
         self.app.set_capacity(BERGEN_DEPARTURE, 4)
         self.codes: list[str] = []
@@ -198,19 +198,20 @@ class Sales(RuleBasedStateMachine):
 
     @invariant()
     def every_active_line_s_seats_are_held_once_and_released_seats_by_no_line(self) -> None:
-        departure: Departure = self.app.repository.get(departure_uuid(BERGEN_DEPARTURE))
+        holds = self.app.seats.holds_on(BERGEN_DEPARTURE)
         recorded: list[str] = []  # what the orders say they hold (inactive lines until confirmed)
         for code in self.codes:
             order = self.app.get_order(code, None)
             on_bergen = [r for r in order.reservations if r.dated_service_journey_id == BERGEN_DEPARTURE]
             recorded.extend(r.id for r in on_bergen)
             for line in order.active_lines:
-                assert all(r.id in departure.holds for r in on_bergen if r.order_line_id == line.id)
+                assert all(r.id in holds for r in on_bergen if r.order_line_id == line.id)
             if order.status == "CONFIRMED":  # no inactive line keeps a seat past a confirmation
                 active = {line.id for line in order.active_lines}
                 assert all(r.order_line_id in active for r in order.reservations), code
-        assert sorted(recorded) == sorted(departure.holds), "held seats and the orders disagree"
-        assert departure.reserved == sum(hold["seats"] for hold in departure.holds.values())
+        assert sorted(recorded) == sorted(holds), "held seats and the orders disagree"
+        reserved = self.app.availability(BERGEN_DEPARTURE).reserved
+        assert reserved == sum(hold.seats for hold in holds.values()), "the counter and the holds disagree"
 
 
 def confirmed_balance(app: OrderingApplication, code: str, sequence: int) -> Decimal:
