@@ -21,20 +21,28 @@ Scenario = Callable[[web.Target, Services, Config, int], dict[str, Any]]
 
 
 def _followed(services: Services, start: int, result: dict[str, Any],
-              kinds: tuple[str, ...] = ticketing.MADE) -> int:
+              kinds: tuple[str, ...] = ticketing.MADE, order_version: int = 1) -> int:
     """The ticket-group lag of what the scenario just stored; the next one starts here."""
     stop = services.application.recorder.max_notification_id() or 0
-    result["group_lag"] = ticketing.group_lag(services, start, stop, kinds)
+    result["group_lag"] = ticketing.group_lag(services, start, stop, kinds, order_version)
     return stop
 
 
-def _levels(name: str, scenario: Scenario, levels: tuple[int, ...], target: web.Target,
-            services: Services, config: Config, start: int, say: Say) -> tuple[dict[int, Any], int]:
-    """A change or a refund at each level, and the lag to the groups it cancels."""
+# each after-sales scenario: what it does, and the ticket-group events it leads to
+AFTER_SALES: dict[str, tuple[Scenario, tuple[str, ...], int]] = {
+    "change": (web.changes, ticketing.MADE, 2),  # a line added: its group, made for version 2
+    "refund": (web.refunds, ticketing.CANCELLED, 1),  # the refunded line's group cancelled
+}
+
+
+def _levels(name: str, levels: tuple[int, ...], target: web.Target, services: Services, config: Config,
+            start: int, say: Say) -> tuple[dict[int, Any], int]:
+    """A change or a refund at each level, and the lag to the ticket-group events it causes."""
+    scenario, kinds, order_version = AFTER_SALES[name]
     results: dict[int, Any] = {}
     for clients in levels:
         results[clients] = scenario(target, services, config, clients)
-        start = _followed(services, start, results[clients], ticketing.CANCELLED)
+        start = _followed(services, start, results[clients], kinds, order_version)
         say(f"{name} at {clients}: {results[clients]['throughput']:,.1f}/s")
     return results, start
 
@@ -71,10 +79,10 @@ def measure_service(backend: Backend, config: Config, plan: SeedPlan, services: 
             start = ticketing.skip_history(services)  # ticket groups: followed by the scheduler process
             sold, start = _sales(target, services, config, master, logs, start, say)
             results |= sold
-            results["changes"], start = _levels("change", web.changes, config.concurrency, target, services,
-                                                config, start, say)
-            results["refunds"], start = _levels("refund", web.refunds, config.refund_concurrency, target,
-                                                services, config, start, say)
+            results["changes"], start = _levels("change", config.concurrency, target, services, config,
+                                                start, say)
+            results["refunds"], start = _levels("refund", config.refund_concurrency, target, services, config,
+                                                start, say)
         results["read_your_writes"] = {clients: web.read_your_writes(target, config, clients)
                                        for clients in config.search_concurrency}
         say("read your writes done")

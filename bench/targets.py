@@ -82,7 +82,7 @@ def sellout_32(details: dict[str, Any], config: Config) -> Target:
                   ">= 150 sales/s, 0 spurious 409, 0 oversold",
                   sold["throughput"] >= 150 and seats["spurious_conflicts"] == 0 and seats["oversold"] == 0,
                   f"{seats['held']} of {seats['capacity']} seats held ({seats['reserved_by_orders']} "
-                  f"reserved by orders) in {sold['seconds']:.1f} s; {seats['conflicts']} 409 in all",
+                  f"reserved by orders) in {sold['seconds']:.1f} s; {seats['conflicts']} x 409 in all",
                   {"sales_per_second": sold["throughput"], **seats, "bare": _bare(details, clients)})
 
 
@@ -187,7 +187,8 @@ def _after_sale(name: str, result: dict[str, Any], unit: str) -> Target:
                   f"ticket groups after it: p50 {_ms(lag, 'p50'):.0f} / p99 {_ms(lag, 'p99'):.0f} / "
                   f"max {_ms(lag, 'max'):.0f} ms", "in the bench, with its lag", measured,
                   f"{result['operations']} done, {_failed(result)}; lag to the first "
-                  f"{'/'.join(lag.get('kinds', ['group event']))} of {lag.get('count', 0)} orders",
+                  f"{'/'.join(lag.get('kinds', ['group event']))} (order version >= "
+                  f"{lag.get('order_version', 1)}) of {lag.get('count', 0)} orders",
                   {"throughput": result["throughput"], "whole": whole, "group_lag": lag})
 
 

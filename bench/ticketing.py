@@ -28,7 +28,7 @@ from projections.ticket_groups import TRACKING_NAME, TicketGroupProjector
 PAGE = 5000
 CONFIRMED_TOPICS = tuple(f"{Order.__module__}:Order.{name}" for name in ("OrderConfirmed", "OrderFailed"))
 GROUP_TOPIC = f"{TicketDistributionGroup.__module__}:TicketDistributionGroup.{{}}"
-MADE, CANCELLED = ("GroupCreated",), ("GroupCancelled",)  # a sale makes groups; a change or a refund cancels
+MADE, CANCELLED = ("GroupCreated",), ("GroupCancelled",)  # a sale or a change makes groups, a refund cancels
 Cause = tuple[UUID, int]  # an order event: the order's id and the event's version
 
 
@@ -62,25 +62,29 @@ def _pages(app: Any, start: int, stop: int | None = None, topics: Sequence[str] 
         position = page[-1].id
 
 
-def _group_causes(app: Any, start: int, kinds: Sequence[str]) -> dict[Cause, datetime]:
+def _group_causes(app: Any, start: int, kinds: Sequence[str], order_version: int) -> dict[Cause, datetime]:
     """The order event each group event of ``kinds`` after ``start`` follows (its
-    ``causationId``: order code and event version), with the first such group event's time."""
+    ``causationId``: order code and event version), with the first such group event's time;
+    groups made for an order version below ``order_version`` are left out."""
     made: dict[Cause, datetime] = {}
     for notification in _pages(app, start, topics=[GROUP_TOPIC.format(kind) for kind in kinds]):
         event: Any = app.mapper.to_domain_event(notification)
+        if getattr(event, "order_version", order_version) < order_version:
+            continue
         code, _, version = str(event.context["causationId"]).rpartition(":")
         made.setdefault((order_uuid(code), int(version)), event.timestamp)
     return made
 
 
-def group_lag(services: Services, start: int, stop: int, kinds: Sequence[str] = MADE) -> dict[str, Any]:
+def group_lag(services: Services, start: int, stop: int, kinds: Sequence[str] = MADE,
+              order_version: int = 1) -> dict[str, Any]:
     """From each order event stored in (start, stop] that led to ticket-group events of
-    ``kinds`` (a sale's confirmation: ``GroupCreated``; a change's or a refund's:
-    ``GroupCancelled``, so the sales that prepared their orders are left out) to the first of
-    them, once the follower passed ``stop``."""
+    ``kinds`` to the first of them, once the follower passed ``stop``: a sale's confirmation
+    makes groups (``GroupCreated``), a change's makes them for version 2 (``order_version=2``,
+    so the sales that prepared its orders are left out), a refund's cancels them."""
     caught_up = wait_caught_up(services, stop)
     app = services.application
-    made = _group_causes(app, start, kinds)
+    made = _group_causes(app, start, kinds, order_version)
     lags, confirmations = [], 0
     for notification in _pages(app, start, stop):
         confirmations += notification.topic in CONFIRMED_TOPICS
@@ -89,6 +93,7 @@ def group_lag(services: Services, start: int, stop: int, kinds: Sequence[str] = 
             event: Any = app.mapper.to_domain_event(notification)
             lags.append((made[cause] - event.timestamp).total_seconds())
     return summary(lags) | {"confirmations": confirmations, "caught_up": caught_up, "kinds": list(kinds),
+                            "order_version": order_version,
                             "without_groups": max(0, confirmations - len(lags))}
 
 
