@@ -53,9 +53,9 @@ def sale_rows(details: dict[str, Any], levels: tuple[int, ...], name: str, key: 
             continue
         library = _at(details["baselines"]["library"], clients)["throughput"]
         bare = _at(details["baselines"].get("bare", {}), clients).get("throughput", math.nan)
+        done = f"{result['operations']} done {_failed(result)}{_seats(result)}".strip()
         rows.append(row_from_latency(f"{name}: whole", clients, result["throughput"], unit,
-                                     result["latency"].get(result["main"], {}), LIBRARY, library,
-                                     f"{result['operations']} done {_failed(result)}".strip()))
+                                     result["latency"].get(result["main"], {}), LIBRARY, library, done))
         rows.append(row_from_latency(f"{name}: each request", clients, result["requests_per_second"], "req/s",
                                      result["latency"].get(ALL_REQUESTS, {}), BARE, bare,
                                      _request_failures(result)))
@@ -66,6 +66,14 @@ def sale_rows(details: dict[str, Any], levels: tuple[int, ...], name: str, key: 
             rows.append(row_from_latency(f"{name}: confirmation to {kinds} (lag)", clients,
                                          math.nan, "", lag, note=note))
     return rows
+
+
+def _seats(result: dict[str, Any]) -> str:
+    """Only when the departure holds another number of seats than the orders reserved."""
+    seats = result.get("seats")
+    if not seats or seats["held"] == seats["reserved_by_orders"]:
+        return ""
+    return f", {seats['held']} seats held but {seats['reserved_by_orders']} reserved"
 
 
 def _request_failures(result: dict[str, Any]) -> str:

@@ -9,12 +9,12 @@ departure answers ``NO_AVAILABILITY`` (or the window ends), warm-up none.
 from __future__ import annotations
 
 import json
-import secrets
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ FIXED_COUNT = ("change", "refund")
 ALL_REQUESTS = "all requests"
 SOLD_OUT = "NO_AVAILABILITY"
 UNSEEN = "search after write unseen"
+MILLISECOND = timedelta(milliseconds=1)
 
 
 def sale(client: Client, spec: LoadSpec) -> str:
@@ -76,14 +77,20 @@ def _search(client: Client, spec: LoadSpec, recorder: Recorder) -> None:
     recorder.samples.setdefault("items", len(found["items"]))
 
 
+def _around(stamp: str) -> str:
+    """A ``createdAt`` filter of the millisecond around an answered instant (an indexed search)."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    low, high = (t.isoformat().replace("+00:00", "Z") for t in (moment - MILLISECOND, moment + MILLISECOND))
+    return f"createdAt=gte:{quote(low)}&createdAt=lte:{quote(high)}&perPage=100"
+
+
 def _written(client: Client, recorder: Recorder) -> None:
-    """Read your writes: create an order, search for it at once (a miss is counted as
-    ``UNSEEN``), then the same search again: its baseline, nothing written just before."""
-    reference = f"ryw-{secrets.token_hex(8)}"
-    client.call("create order", "POST", "/v1/orders", {"externalReference": reference}, 201)
-    path = f"/v1/orders?externalReference={quote(reference)}"
+    """Read your writes: create an order, search for it at once by its ``createdAt`` (a miss is
+    counted as ``UNSEEN``), then the same search again: its baseline, nothing written just before."""
+    created = client.call("create order", "POST", "/v1/orders", {}, 201)
+    path = f"/v1/orders?{_around(created['createdAt'])}"
     found = client.call(MAIN_KIND["written"], "GET", path)
-    if found["totalItems"] != 1:
+    if created["id"] not in {item["id"] for item in found["items"]}:
         recorder.fail(UNSEEN, time.perf_counter())
     client.call("search again", "GET", path)
 

@@ -53,7 +53,9 @@ def sales(target: Target, services: Services, config: Config, clients: int) -> d
     result = target.load({"scenario": "sale", "clients": clients, "duration": config.sale_seconds,
                           "warmup": config.warmup, **_sale_spec(offer_id)},
                          config.sale_seconds + config.warmup + 60)
-    result["departure"] = services.application.availability(journey) | {"journey": journey}
+    departure = services.application.availability(journey)
+    result["departure"] = departure | {"journey": journey}
+    result["seats"] = seat_check(departure, result["totals"])
     return result
 
 
@@ -109,8 +111,9 @@ def seat_check(departure: dict[str, int], totals: dict[str, int]) -> dict[str, i
 
 
 def read_your_writes(target: Target, config: Config, clients: int) -> dict[str, Any]:
-    """Create an order, then at once search for it by its ``externalReference``: seen or not,
-    and how long that search took beside the same search again (the wait for the follower)."""
+    """Create an order, then at once search for it by its ``createdAt`` (the indexed millisecond
+    around it): seen or not, and that search's time beside the same search again (the
+    difference: the wait for the follower)."""
     return target.load({"scenario": "written", "clients": clients, "duration": config.search_seconds,
                         "warmup": 1.0, "headers": headers(LARGE_ORGANISATION)}, config.search_seconds + 120)
 
