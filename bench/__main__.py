@@ -12,14 +12,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import baselines, figures, history, profile, server, ticketing, web
+from bench import baselines, history, service, show
 from bench.backend import Backend, prepared_backend
 from bench.config import Config
 from bench.expiry import expiry
 from bench.readmodel import build_search_data
-from bench.report import RESULTS_DIR, table, write_json
+from bench.report import RESULTS_DIR, write_json
 from bench.seed import SeedPlan
-from bench.server import ROOT, gunicorn
+from bench.server import ROOT
 from ordering.bootstrap import build_services
 
 STARTED = time.monotonic()
@@ -52,43 +52,6 @@ def measure_baselines(backend: Backend, config: Config) -> dict[str, Any]:
     return {"raw": raw, "library": library}
 
 
-def measure_service(backend: Backend, config: Config, plan: SeedPlan, services: Any,
-                    logs: Path) -> dict[str, Any]:
-    """Scenarios 1-3 against ``gunicorn --workers 4 --threads 4 app:app``."""
-    results: dict[str, Any] = {"sales": {}, "changes": {}}
-    env = backend.server_env()
-    with gunicorn("app:app", env, logs / "service.log", "/health/ready") as (port, master):
-        target = web.Target(port, env)
-        results["searches"] = web.searches(target, config, plan)
-        say("searches done")
-        with server.scheduler(env | {"ORDER_EXPIRY_INTERVAL_SECONDS": "3600"}, logs / "followers.log"):
-            start = ticketing.skip_history(services)  # ticket groups: followed by the scheduler process
-            for clients in config.concurrency:
-                with profile.recording(master, clients, logs):
-                    results["sales"][clients] = web.sales(target, services, config, clients)
-                say(f"sale at {clients}: {results['sales'][clients]['throughput']:,.1f} sales/s")
-                stop = services.application.recorder.max_notification_id() or 0
-                results["sales"][clients]["group_lag"] = ticketing.group_lag(services, start, stop)
-                start = stop
-        for clients in config.concurrency:
-            results["changes"][clients] = web.changes(target, services, config, clients)
-            say(f"change at {clients}: {results['changes'][clients]['throughput']:,.1f} changes/s")
-        results["readiness"] = services.read_model.position()
-    return results
-
-
-def measure_bare(backend: Backend, config: Config, logs: Path) -> dict[int, Any]:
-    """Baseline (b): the bare Flask insert endpoint under the same gunicorn settings and load."""
-    results = {}
-    env = backend.server_env()
-    with gunicorn("bench.bare_app:app", env, logs / "bare.log") as (port, _):
-        target = web.Target(port, env)
-        for clients in config.concurrency:
-            results[clients] = web.bare_inserts(target, config, clients)
-            say(f"bare Flask insert at {clients}: {results[clients]['throughput']:,.0f}/s")
-    return results
-
-
 def run(config: Config, backend: Backend, logs: Path) -> dict[str, Any]:
     details: dict[str, Any] = {"config": vars(config), "machine": machine(backend)}
     say(f"benchmark on {backend.name} ({'quick' if config.quick else 'full'}); logs in {logs}")
@@ -97,8 +60,8 @@ def run(config: Config, backend: Backend, logs: Path) -> dict[str, Any]:
     try:
         plan = SeedPlan(config.orders, datetime.now(UTC))
         details["read_model"] = build_search_data(backend.settings, services, config, plan, say)
-        details["service"] = measure_service(backend, config, plan, services, logs)
-        details["baselines"]["bare"] = measure_bare(backend, config, logs)
+        details["service"] = service.measure_service(backend, config, plan, services, logs, say)
+        details["baselines"]["bare"] = service.measure_bare(backend, config, logs, say)
         details["history"] = history.long_history(backend.settings, config.history_events,
                                                    config.history_loads)
         say("long history done")
@@ -120,13 +83,12 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     with prepared_backend(os.environ.get("DATABASE_URL")) as backend:
         details = run(config, backend, logs)
-    rows = figures.rows(details, config)
     details["total_seconds"] = time.monotonic() - STARTED
-    path = write_json(rows, details)
+    path = write_json([], details)  # kept even if a table below fails: python -m bench.show FILE
+    rows, text = show.tables(details, config)
+    path = write_json(rows, details, path)
     print()
-    print(table(rows))
-    print()
-    print(figures.request_table(details, config))
+    print(text)
     print(f"\nresults: {path} (total {details['total_seconds']:.0f} s)")
 
 

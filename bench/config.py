@@ -13,6 +13,10 @@ class Config:
     rebuild_events: int  # at least this many events go through maintenance.rebuild
     concurrency: tuple[int, ...] = (1, 8, 32)
     search_concurrency: tuple[int, ...] = (1, 8)
+    refund_concurrency: tuple[int, ...] = (1, 8)
+    sellout_clients: int = 32  # the whole sale on one small departure, until it is sold out
+    sellout_seats: int = 500
+    sellout_seconds: float = 60.0
     warmup: float = 3.0
     sale_seconds: float = 15.0
     change_count: int = 600  # changes per concurrency level (a fixed count) ...
@@ -30,6 +34,6 @@ class Config:
         if os.environ.get("BENCH_QUICK", "") not in ("", "0"):
             return cls(quick=True, orders=50_000, rebuild_events=100_000, warmup=1.0, sale_seconds=5.0,
                        change_count=90, changes_per_client=15, search_seconds=3.0, baseline_seconds=3.0,
-                       history_loads=10, expiry_orders=2_000, expiry_lead_seconds=25.0,
+                       sellout_seconds=30.0, history_loads=10, expiry_orders=2_000, expiry_lead_seconds=25.0,
                        expiry_time_limit=120.0)
         return cls(quick=False, orders=1_000_000, rebuild_events=1_000_000)

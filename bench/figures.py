@@ -6,10 +6,11 @@ import math
 from typing import Any
 
 from bench.config import Config
-from bench.load import ALL_REQUESTS
+from bench.load import ALL_REQUESTS, UNSEEN
 from bench.report import Row, row_from_latency, table
 
-REQUEST_KINDS = ("create order", "reserve offer", "create payment", "capture payment")
+REQUEST_KINDS = ("create order", "reserve offer", "create payment", "capture payment", "refund options",
+                 "refund")
 RAW, BARE, LIBRARY = "(a) raw insert/s", "(b) bare Flask/s", "(c) library save/s"
 
 
@@ -44,24 +45,35 @@ def baseline_rows(details: dict[str, Any], config: Config) -> list[Row]:
     return rows
 
 
-def sale_rows(details: dict[str, Any], config: Config, name: str, key: str, unit: str) -> list[Row]:
+def sale_rows(details: dict[str, Any], levels: tuple[int, ...], name: str, key: str, unit: str) -> list[Row]:
     rows = []
-    for clients in config.concurrency:
-        result = _at(details["service"][key], clients)
+    for clients in levels:
+        result = _at(details["service"].get(key, {}), clients)
+        if not result:
+            continue
         library = _at(details["baselines"]["library"], clients)["throughput"]
         bare = _at(details["baselines"].get("bare", {}), clients).get("throughput", math.nan)
+        done = f"{result['operations']} done {_failed(result)}{_seats(result)}".strip()
         rows.append(row_from_latency(f"{name}: whole", clients, result["throughput"], unit,
-                                     result["latency"].get(result["main"], {}), LIBRARY, library,
-                                     f"{result['operations']} done {_failed(result)}".strip()))
+                                     result["latency"].get(result["main"], {}), LIBRARY, library, done))
         rows.append(row_from_latency(f"{name}: each request", clients, result["requests_per_second"], "req/s",
                                      result["latency"].get(ALL_REQUESTS, {}), BARE, bare,
                                      _request_failures(result)))
         lag = result.get("group_lag")
         if lag and lag.get("count"):
-            rows.append(row_from_latency(f"{name}: confirmation to ticket groups (lag)", clients,
-                                         math.nan, "", lag, note=f"{lag['count']} of {lag['confirmations']} "
-                                         f"confirmations, max {lag['max_ms']:.0f} ms"))
+            kinds = "/".join(lag.get("kinds", ["GroupCreated"]))
+            note = f"{lag['count']} orders of {lag['confirmations']} confirmed, max {lag['max_ms']:.0f} ms"
+            rows.append(row_from_latency(f"{name}: confirmation to {kinds} (lag)", clients,
+                                         math.nan, "", lag, note=note))
     return rows
+
+
+def _seats(result: dict[str, Any]) -> str:
+    """Only when the departure holds another number of seats than the orders reserved."""
+    seats = result.get("seats")
+    if not seats or seats["held"] == seats["reserved_by_orders"]:
+        return ""
+    return f", {seats['held']} seats held but {seats['reserved_by_orders']} reserved"
 
 
 def _request_failures(result: dict[str, Any]) -> str:
@@ -110,21 +122,55 @@ def other_rows(details: dict[str, Any]) -> list[Row]:
     ]
 
 
+def sellout_rows(details: dict[str, Any]) -> list[Row]:
+    sold = details["service"].get("sellout")
+    if not sold:
+        return []
+    seats = sold["seats"]
+    bare = _at(details["baselines"].get("bare", {}), sold["clients"]).get("throughput", math.nan)
+    name = f"sale, one departure of {seats['capacity']} seats (sell-out)"
+    note = (f"{seats['held']} of {seats['capacity']} held, {seats['oversold']} oversold, "
+            f"{seats['conflicts']} x 409 ({seats['spurious_conflicts']} spurious)")
+    return [row_from_latency(f"{name}: whole", sold["clients"], sold["throughput"], "sales/s",
+                             sold["latency"].get(sold["main"], {}), note=note),
+            row_from_latency(f"{name}: each request", sold["clients"], sold["requests_per_second"], "req/s",
+                             sold["latency"].get(ALL_REQUESTS, {}), BARE, bare, _request_failures(sold))]
+
+
+def written_rows(details: dict[str, Any]) -> list[Row]:
+    """Read your writes: the search right after a write, and the same search again."""
+    rows = []
+    for clients, found in sorted(details["service"].get("read_your_writes", {}).items()):
+        unseen = found["failures"].get(UNSEEN, 0)
+        for kind in ("search after write", "search again"):
+            latency = found["latency"].get(kind, {})
+            rate = latency.get("count", 0) / found["seconds"] if found["seconds"] else math.nan
+            note = f"{unseen} of {latency.get('count', 0)} not seen" if kind == "search after write" else ""
+            rows.append(row_from_latency(f"read your writes: {kind}", clients, rate, "req/s", latency,
+                                         note=note))
+    return rows
+
+
 def rows(details: dict[str, Any], config: Config) -> list[Row]:
+    levels, refunds = config.concurrency, config.refund_concurrency
     return [*baseline_rows(details, config),
-            *sale_rows(details, config, "sale (create, reserve, pay, capture)", "sales", "sales/s"),
-            *sale_rows(details, config, "change v2 (reserve, pay, capture)", "changes", "changes/s"),
-            *search_rows(details), *other_rows(details)]
+            *sale_rows(details, levels, "sale (create, reserve, pay, capture)", "sales", "sales/s"),
+            *sellout_rows(details),
+            *sale_rows(details, levels, "change v2 (reserve, pay, capture)", "changes", "changes/s"),
+            *sale_rows(details, refunds, "refund (options, refund)", "refunds", "refunds/s"),
+            *written_rows(details), *search_rows(details), *other_rows(details)]
 
 
 def request_table(details: dict[str, Any], config: Config) -> str:
     """Latency of each request kind of the sale and the change, per concurrency."""
     request_rows = []
-    for key, name in (("sales", "sale"), ("changes", "change")):
-        for clients in config.concurrency:
-            result = _at(details["service"][key], clients)
+    each = config.concurrency
+    for key, name, levels in (("sales", "sale", each), ("changes", "change", each),
+                              ("refunds", "refund", config.refund_concurrency)):
+        for clients in levels:
+            result = _at(details["service"].get(key, {}), clients)
             for kind in REQUEST_KINDS:
-                latency = result["latency"].get(kind)
+                latency = result.get("latency", {}).get(kind)
                 if latency:
                     rate = latency["count"] / result["seconds"] if result["seconds"] else math.nan
                     request_rows.append(row_from_latency(f"{name}: {kind}", clients, rate, "req/s", latency))

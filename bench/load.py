@@ -1,117 +1,34 @@
 """The load generator: its own process, one thread and one keep-alive connection per client.
 
 ``python -m bench.load SPEC.json`` prints a JSON result. Duration scenarios run a warm-up, then
-count what completes inside a fixed window; the ``change`` scenario runs a fixed count of
-operations after every client has prepared its confirmed orders.
+count what completes inside a fixed window; ``change`` and ``refund`` run a fixed count of
+operations after every client has prepared its confirmed orders; ``sellout`` sells until the
+departure answers ``NO_AVAILABILITY`` (or the window ends), warm-up none.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote
 
+from bench.client import Client, LoadSpec, Recorder, RequestFailed, Window
 from bench.stats import summary
 
-MAIN_KIND = {"sale": "whole sale", "change": "whole change", "search": "search", "bare": "bare insert"}
+MAIN_KIND = {"sale": "whole sale", "sellout": "whole sale", "change": "whole change",
+             "refund": "whole refund", "search": "search", "written": "search after write",
+             "bare": "bare insert"}
+FIXED_COUNT = ("change", "refund")
 ALL_REQUESTS = "all requests"
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-
-
-class RequestFailed(Exception):
-    def __init__(self, kind: str, status: int, detail: str) -> None:
-        super().__init__(f"{kind}: HTTP {status} {detail[:200]}")
-        self.kind, self.status = kind, status
-
-
-@dataclass(frozen=True)
-class LoadSpec:
-    base_url: str
-    scenario: str  # sale | change | search | bare
-    clients: int
-    duration: float = 10.0
-    warmup: float = 2.0
-    count: int = 0  # change: operations in all (fixed count); 0 otherwise
-    headers: dict[str, str] = field(default_factory=dict)
-    offer_id: str = ""
-    price: str = ""
-    traveller_id: str = ""
-    path: str = ""  # search: the query
-    time_limit: float = 300.0
-
-    @classmethod
-    def from_json(cls, text: str) -> LoadSpec:
-        return cls(**json.loads(text))
-
-
-class Window:
-    """The measured interval; results completing outside it are not counted."""
-
-    def __init__(self, start: float, end: float) -> None:
-        self.start, self.end = start, end
-
-    def holds(self, moment: float) -> bool:
-        return self.start <= moment <= self.end
-
-
-class Recorder:
-    """One per client thread: latencies by kind, failures by kind and status."""
-
-    def __init__(self, window: Window) -> None:
-        self.window = window
-        self.latencies: dict[str, list[float]] = {}
-        self.failures: Counter[str] = Counter()
-        self.samples: dict[str, Any] = {}
-
-    def add(self, kind: str, started: float, ended: float) -> None:
-        if self.window.holds(ended):
-            self.latencies.setdefault(kind, []).append(ended - started)
-
-    def fail(self, label: str, moment: float) -> None:
-        if self.window.holds(moment):
-            self.failures[label] += 1
-
-
-class Client:
-    """A keep-alive HTTP/1.1 connection; reconnects when the server closed it."""
-
-    def __init__(self, spec: LoadSpec, recorder: Recorder) -> None:
-        url = urlparse(spec.base_url)
-        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
-        self.headers = {**JSON_HEADERS, **spec.headers}
-        self.recorder = recorder
-        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-
-    def call(self, kind: str, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        payload = None if body is None else json.dumps(body)
-        started = time.perf_counter()
-        status, data = self._exchange(method, path, payload)
-        ended = time.perf_counter()
-        if status != expect:
-            self.recorder.fail(f"{kind} HTTP {status}", ended)
-            raise RequestFailed(kind, status, data.decode(errors="replace"))
-        self.recorder.add(kind, started, ended)
-        return json.loads(data) if data else None
-
-    def _exchange(self, method: str, path: str, payload: str | None) -> tuple[int, bytes]:
-        for attempt in (1, 2):
-            try:
-                self.connection.request(method, path, payload, self.headers)
-                response = self.connection.getresponse()
-                return response.status, response.read()
-            except (ConnectionError, http.client.HTTPException):
-                self.connection.close()
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                if attempt == 2:
-                    return 599, b"connection failed"
-        raise AssertionError("unreachable")
+SOLD_OUT = "NO_AVAILABILITY"
+UNSEEN = "search after write unseen"
+MILLISECOND = timedelta(milliseconds=1)
 
 
 def sale(client: Client, spec: LoadSpec) -> str:
@@ -134,15 +51,24 @@ def change(client: Client, spec: LoadSpec, order_id: str, version: int) -> None:
         raise RequestFailed("capture payment", 200, f"status {captured['status']}")
 
 
-def _timed(recorder: Recorder, kind: str, action: Callable[[], Any]) -> None:
+def refund(client: Client, order_id: str) -> None:
+    """Quote the refund options of the confirmed order, then perform the first one."""
+    quoted = client.call("refund options", "GET", f"/v1/refunds/options/{order_id}")
+    option_ids = [option["id"] for option in quoted["options"][:1]]
+    client.call("refund", "POST", f"/v1/refunds/{order_id}",
+                {"orderVersion": quoted["orderRef"]["version"], "refundOptionIds": option_ids})
+
+
+def _timed(recorder: Recorder, kind: str, action: Callable[[], Any]) -> RequestFailed | None:
     """A whole operation of several requests; a failed request fails it (already counted)."""
     started = time.perf_counter()
     try:
         action()
-    except RequestFailed:
+    except RequestFailed as failed:
         recorder.fail(f"{kind} failed", time.perf_counter())
-        return
+        return failed
     recorder.add(kind, started, time.perf_counter())
+    return None
 
 
 def _search(client: Client, spec: LoadSpec, recorder: Recorder) -> None:
@@ -151,22 +77,56 @@ def _search(client: Client, spec: LoadSpec, recorder: Recorder) -> None:
     recorder.samples.setdefault("items", len(found["items"]))
 
 
+def _around(stamp: str) -> str:
+    """A ``createdAt`` filter of the millisecond around an answered instant (an indexed search)."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    low, high = (t.isoformat().replace("+00:00", "Z") for t in (moment - MILLISECOND, moment + MILLISECOND))
+    return f"createdAt=gte:{quote(low)}&createdAt=lte:{quote(high)}&perPage=100"
+
+
+def _written(client: Client, recorder: Recorder) -> None:
+    """Read your writes: create an order, search for it at once by its ``createdAt`` (a miss is
+    counted as ``UNSEEN``), then the same search again: its baseline, nothing written just before."""
+    created = client.call("create order", "POST", "/v1/orders", {}, 201)
+    path = f"/v1/orders?{_around(created['createdAt'])}"
+    found = client.call(MAIN_KIND["written"], "GET", path)
+    if created["id"] not in {item["id"] for item in found["items"]}:
+        recorder.fail(UNSEEN, time.perf_counter())
+    client.call("search again", "GET", path)
+
+
+def _one(client: Client, spec: LoadSpec, recorder: Recorder) -> bool:
+    """One operation of a duration scenario; False: this client is done (sold out)."""
+    if spec.scenario in ("sale", "sellout"):
+        failed = _timed(recorder, MAIN_KIND["sale"], lambda: sale(client, spec))
+        return not (spec.scenario == "sellout" and failed is not None and failed.code == SOLD_OUT)
+    if spec.scenario == "search":
+        _search(client, spec, recorder)
+    elif spec.scenario == "written":
+        _written(client, recorder)
+    else:
+        client.call(MAIN_KIND["bare"], "POST", "/insert", {}, 201)
+    return True
+
+
 def duration_client(spec: LoadSpec, recorder: Recorder) -> None:
     client = Client(spec, recorder)
-    while time.perf_counter() < recorder.window.end:
+    going = True
+    while going and time.perf_counter() < recorder.window.end:
         try:
-            if spec.scenario == "sale":
-                _timed(recorder, MAIN_KIND["sale"], lambda: sale(client, spec))
-            elif spec.scenario == "search":
-                _search(client, spec, recorder)
-            else:
-                client.call(MAIN_KIND["bare"], "POST", "/insert", {}, 201)
+            going = _one(client, spec, recorder)
         except RequestFailed:
             continue  # counted by the client
 
 
-def change_client(spec: LoadSpec, recorder: Recorder, orders: int, ready: threading.Barrier) -> None:
-    """Prepare ``orders`` confirmed orders (not measured), wait for all clients, change each."""
+def _act(spec: LoadSpec, client: Client, order_id: str) -> Callable[[], None]:
+    if spec.scenario == "refund":
+        return lambda: refund(client, order_id)
+    return lambda: change(client, spec, order_id, 2)
+
+
+def fixed_count_client(spec: LoadSpec, recorder: Recorder, orders: int, ready: threading.Barrier) -> None:
+    """Prepare ``orders`` confirmed orders (not measured), wait for all clients, act on each."""
     client = Client(spec, recorder)
     confirmed: list[str] = []
     deadline = time.perf_counter() + spec.time_limit / 2
@@ -179,30 +139,30 @@ def change_client(spec: LoadSpec, recorder: Recorder, orders: int, ready: thread
     for order_id in confirmed:
         if time.perf_counter() > recorder.window.end:
             break
-        def change_it(order_id: str = order_id) -> None:
-            change(client, spec, order_id, 2)
-        _timed(recorder, MAIN_KIND["change"], change_it)
+        _timed(recorder, MAIN_KIND[spec.scenario], _act(spec, client, order_id))
+
+
+def _threads(spec: LoadSpec, window: Window, recorders: list[Recorder]) -> list[threading.Thread]:
+    if spec.scenario not in FIXED_COUNT:
+        return [threading.Thread(target=duration_client, args=(spec, r)) for r in recorders]
+    per_client = -(-spec.count // spec.clients)
+
+    def measured() -> None:
+        window.start = time.perf_counter()
+        window.end = window.start + spec.time_limit / 2
+
+    ready = threading.Barrier(spec.clients, action=measured)
+    return [threading.Thread(target=fixed_count_client, args=(spec, r, per_client, ready)) for r in recorders]
 
 
 def run(spec: LoadSpec) -> dict[str, Any]:
     now = time.perf_counter()
-    if spec.scenario == "change":
+    if spec.scenario in FIXED_COUNT:
         window = Window(now + spec.time_limit, now + spec.time_limit)
     else:
         window = Window(now + spec.warmup, now + spec.warmup + spec.duration)
     recorders = [Recorder(window) for _ in range(spec.clients)]
-    if spec.scenario == "change":
-        per_client = -(-spec.count // spec.clients)
-
-        def measured() -> None:
-            window.start = time.perf_counter()
-            window.end = window.start + spec.time_limit / 2
-
-        ready = threading.Barrier(spec.clients, action=measured)
-        threads = [threading.Thread(target=change_client, args=(spec, r, per_client, ready))
-                   for r in recorders]
-    else:
-        threads = [threading.Thread(target=duration_client, args=(spec, r)) for r in recorders]
+    threads = _threads(spec, window, recorders)
     cpu = time.process_time()
     for thread in threads:
         thread.start()
@@ -212,28 +172,38 @@ def run(spec: LoadSpec) -> dict[str, Any]:
     return _result(spec, window, recorders, finished, time.process_time() - cpu)
 
 
+def _elapsed(spec: LoadSpec, window: Window, recorders: list[Recorder], finished: float) -> float:
+    if spec.scenario in FIXED_COUNT:
+        return min(finished, window.end) - window.start
+    if spec.scenario == "sellout":
+        return max((r.last_success for r in recorders), default=window.start) - window.start
+    return window.end - window.start
+
+
 def _result(spec: LoadSpec, window: Window, recorders: list[Recorder], finished: float,
             cpu: float) -> dict[str, Any]:
     latencies: dict[str, list[float]] = {}
     failures: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
     samples: dict[str, Any] = {}
     for recorder in recorders:
         for kind, values in recorder.latencies.items():
             latencies.setdefault(kind, []).extend(values)
         failures.update(recorder.failures)
+        totals.update(recorder.totals)
         samples.update(recorder.samples)
     main = MAIN_KIND[spec.scenario]
-    elapsed = (min(finished, window.end) if spec.scenario == "change" else window.end) - window.start
+    elapsed = _elapsed(spec, window, recorders, finished)
     operations = len(latencies.get(main, []))
-    requests = sum(len(v) for k, v in latencies.items() if not k.startswith("whole"))
     every_request = [v for kind, values in latencies.items() if not kind.startswith("whole") for v in values]
     summaries = {kind: summary(values) for kind, values in latencies.items()}
     summaries[ALL_REQUESTS] = summary(every_request)
     return {"scenario": spec.scenario, "clients": spec.clients, "seconds": elapsed, "main": main,
             "operations": operations, "throughput": operations / elapsed if elapsed > 0 else 0.0,
-            "requests": requests, "requests_per_second": requests / elapsed if elapsed > 0 else 0.0,
-            "latency": summaries,
-            "failures": dict(failures), "samples": samples, "load_cpu_seconds": cpu}
+            "requests": len(every_request),
+            "requests_per_second": len(every_request) / elapsed if elapsed > 0 else 0.0,
+            "latency": summaries, "failures": dict(failures), "totals": dict(totals), "samples": samples,
+            "load_cpu_seconds": cpu}
 
 
 def main() -> None:

@@ -57,12 +57,17 @@ def table(rows: list[Row]) -> str:
               _number(row.p95_ms, 2), _number(row.p99_ms, 2),
               f"{_number(row.baseline)} ({row.baseline_name})" if row.baseline_name else "-",
               "-" if math.isnan(row.ratio) else f"{row.ratio:.2f}", row.note] for row in rows]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(HEADERS)]
+    return markdown(HEADERS, lines)
+
+
+def markdown(headers: tuple[str, ...], lines: list[list[str]]) -> str:
+    """Cells padded to their column's width."""
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
 
     def render(cells: list[str] | tuple[str, ...]) -> str:
         return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
 
-    return "\n".join([render(HEADERS), render(["-" * w for w in widths]), *map(render, lines)])
+    return "\n".join([render(headers), render(["-" * w for w in widths]), *map(render, lines)])
 
 
 def _plain(value: Any) -> Any:
@@ -76,9 +81,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_json(rows: list[Row], details: dict[str, Any]) -> Path:
+def write_json(rows: list[Row], details: dict[str, Any], path: Path | None = None) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path = path or RESULTS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     document = {"rows": [asdict(row) | {"ratio": row.ratio} for row in rows], **details}
     path.write_text(json.dumps(_plain(document), indent=2, default=str))
     return path

@@ -3,26 +3,33 @@
 The follower runs where production runs it, in ``python scheduler.py`` beside the gunicorn
 server. Its position is first moved to the head of the log, so the orders seeded for the
 searches (written straight to the store) are not followed. The lag of one confirmation is the
-time from its event (``OrderConfirmed``, stamped in the web worker) to the first group event it
-caused (``GroupCreated``, stamped by the follower, which names the confirmation it follows).
+time from its event (stamped in the web worker) to the first group event it caused
+(``GroupCreated`` or ``GroupCancelled``, stamped by the follower, which names the order event it
+follows in its ``causationId``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
 from bench.stats import summary
 from ordering.bootstrap import Services
 from ordering.domain.order import Order
+from ordering.domain.order_ids import order_uuid
 from ordering.domain.ticketing import TicketDistributionGroup
 from projections.ticket_groups import TRACKING_NAME, TicketGroupProjector
 
 PAGE = 5000
 CONFIRMED_TOPICS = tuple(f"{Order.__module__}:Order.{name}" for name in ("OrderConfirmed", "OrderFailed"))
-CREATED_TOPIC = f"{TicketDistributionGroup.__module__}:TicketDistributionGroup.GroupCreated"
+GROUP_TOPIC = f"{TicketDistributionGroup.__module__}:TicketDistributionGroup.{{}}"
+MADE, CANCELLED = ("GroupCreated",), ("GroupCancelled",)  # a sale or a change makes groups, a refund cancels
+Cause = tuple[UUID, int]  # an order event: the order's id and the event's version
 
 
 def skip_history(services: Services) -> int:
@@ -44,37 +51,50 @@ def wait_caught_up(services: Services, until: int, seconds: float = 120.0) -> bo
     return True
 
 
-def group_lag(services: Services, start: int, stop: int) -> dict[str, Any]:
-    """Lag of every confirmation stored in (start, stop], once the follower passed ``stop``."""
-    caught_up = wait_caught_up(services, stop)
-    app = services.application
-    confirmed: dict[str, Any] = {}
-    made: dict[str, Any] = {}
-    codes: dict[Any, str] = {}
+def _pages(app: Any, start: int, stop: int | None = None, topics: Sequence[str] = ()) -> Iterator[Any]:
     position = start
     while True:
-        page = app.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False,
-                                                 topics=[*CONFIRMED_TOPICS, CREATED_TOPIC])
-        for notification in page:
-            event: Any = app.mapper.to_domain_event(notification)
-            if notification.topic == CREATED_TOPIC:
-                made.setdefault(event.context["causationId"], event.timestamp)
-            elif notification.id <= stop:
-                confirmed[_cause(app, notification, codes)] = event.timestamp
+        page = app.recorder.select_notifications(start=position, limit=PAGE, stop=stop, topics=topics,
+                                                 inclusive_of_start=False)
+        yield from page
         if len(page) < PAGE:
-            break
+            return
         position = page[-1].id
-    lags = [(made[cause] - at).total_seconds() for cause, at in confirmed.items() if cause in made]
-    return summary(lags) | {"confirmations": len(confirmed), "without_groups": len(confirmed) - len(lags),
-                            "caught_up": caught_up}
 
 
-def _cause(app: Any, notification: Any, codes: dict[Any, str]) -> str:
-    """The causation id the follower gives the groups this confirmation leads to."""
-    if notification.originator_id not in codes:
-        order: Order = app.repository.get(notification.originator_id, version=1)
-        codes[notification.originator_id] = order.code
-    return f"{codes[notification.originator_id]}:{notification.originator_version}"
+def _group_causes(app: Any, start: int, kinds: Sequence[str], order_version: int) -> dict[Cause, datetime]:
+    """The order event each group event of ``kinds`` after ``start`` follows (its
+    ``causationId``: order code and event version), with the first such group event's time;
+    groups made for an order version below ``order_version`` are left out."""
+    made: dict[Cause, datetime] = {}
+    for notification in _pages(app, start, topics=[GROUP_TOPIC.format(kind) for kind in kinds]):
+        event: Any = app.mapper.to_domain_event(notification)
+        if getattr(event, "order_version", order_version) < order_version:
+            continue
+        code, _, version = str(event.context["causationId"]).rpartition(":")
+        made.setdefault((order_uuid(code), int(version)), event.timestamp)
+    return made
+
+
+def group_lag(services: Services, start: int, stop: int, kinds: Sequence[str] = MADE,
+              order_version: int = 1) -> dict[str, Any]:
+    """From each order event stored in (start, stop] that led to ticket-group events of
+    ``kinds`` to the first of them, once the follower passed ``stop``: a sale's confirmation
+    makes groups (``GroupCreated``), a change's makes them for version 2 (``order_version=2``,
+    so the sales that prepared its orders are left out), a refund's cancels them."""
+    caught_up = wait_caught_up(services, stop)
+    app = services.application
+    made = _group_causes(app, start, kinds, order_version)
+    lags, confirmations = [], 0
+    for notification in _pages(app, start, stop):
+        confirmations += notification.topic in CONFIRMED_TOPICS
+        cause = (UUID(str(notification.originator_id)), notification.originator_version)
+        if cause in made:
+            event: Any = app.mapper.to_domain_event(notification)
+            lags.append((made[cause] - event.timestamp).total_seconds())
+    return summary(lags) | {"confirmations": confirmations, "caught_up": caught_up, "kinds": list(kinds),
+                            "order_version": order_version,
+                            "without_groups": max(0, confirmations - len(lags))}
 
 
 def describe(backend: str, clients: int, throughput: float, lag: dict[str, Any]) -> str:

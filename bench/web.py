@@ -37,13 +37,13 @@ class Target:
         return run_load(spec, self.env, timeout=time_limit + 120)
 
 
-def publish_sale_offer(services: Services, tag: str) -> tuple[str, str]:
-    """A fresh 899.00 offer whose one leg needs a seat on its own 10,000,000-seat departure."""
+def publish_sale_offer(services: Services, tag: str, seats: int = BENCH_SEATS) -> tuple[str, str]:
+    """A fresh 899.00 offer whose one leg needs a seat on its own departure of ``seats``."""
     application = services.application
     wire = sale_offer(f"{tag}-{secrets.token_hex(3)}", application.clock())
     application.publish_offers([loaded(wire)])
     journey = wire["legs"][0]["datedServiceJourneyId"]
-    application.set_capacity(journey, BENCH_SEATS)
+    application.set_capacity(journey, seats)
     return str(wire["id"]), journey
 
 
@@ -51,22 +51,71 @@ def sales(target: Target, services: Services, config: Config, clients: int) -> d
     """Scenario 1: create, reserve a seat, pay, capture, for ``sale_seconds`` after a warm-up."""
     offer_id, journey = publish_sale_offer(services, f"sale{clients}")
     result = target.load({"scenario": "sale", "clients": clients, "duration": config.sale_seconds,
-                          "warmup": config.warmup, "headers": headers(LARGE_ORGANISATION),
-                          "offer_id": offer_id, "price": "899.00", "traveller_id": TRAVELLERS[0]},
+                          "warmup": config.warmup, **_sale_spec(offer_id)},
                          config.sale_seconds + config.warmup + 60)
-    result["departure"] = services.application.availability(journey).to_wire() | {"journey": journey}
+    departure = services.application.availability(journey).to_wire()
+    result["departure"] = departure | {"journey": journey}
+    result["seats"] = seat_check(departure, result["totals"])
     return result
+
+
+def _sale_spec(offer_id: str) -> dict[str, Any]:
+    return {"headers": headers(LARGE_ORGANISATION), "offer_id": offer_id, "price": "899.00",
+            "traveller_id": TRAVELLERS[0]}
 
 
 def changes(target: Target, services: Services, config: Config, clients: int) -> dict[str, Any]:
     """Scenario 2: on confirmed orders, reserve again (version 2), pay, capture; a fixed count."""
-    offer_id, journey = publish_sale_offer(services, f"change{clients}")
+    return _fixed_count(target, services, config, clients, "change")
+
+
+def refunds(target: Target, services: Services, config: Config, clients: int) -> dict[str, Any]:
+    """On confirmed orders (sold first, not measured): refund options, then the refund."""
+    return _fixed_count(target, services, config, clients, "refund")
+
+
+def _fixed_count(target: Target, services: Services, config: Config, clients: int,
+                 scenario: str) -> dict[str, Any]:
+    offer_id, journey = publish_sale_offer(services, f"{scenario}{clients}")
     count = min(config.change_count, clients * config.changes_per_client)
-    result = target.load({"scenario": "change", "clients": clients, "count": count,
-                          "headers": headers(LARGE_ORGANISATION), "offer_id": offer_id, "price": "899.00",
-                          "traveller_id": TRAVELLERS[0]}, 300.0)
+    result = target.load({"scenario": scenario, "clients": clients, "count": count, **_sale_spec(offer_id)},
+                         300.0)
     result["departure"] = services.application.availability(journey).to_wire() | {"journey": journey}
     return result
+
+
+def sellout(target: Target, services: Services, config: Config) -> dict[str, Any]:
+    """The whole sale from ``sellout_clients`` clients on one departure of ``sellout_seats``
+    seats, until it answers ``NO_AVAILABILITY`` (or ``sellout_seconds`` pass); no warm-up."""
+    offer_id, journey = publish_sale_offer(services, "sellout", config.sellout_seats)
+    result = target.load({"scenario": "sellout", "clients": config.sellout_clients,
+                          "duration": config.sellout_seconds, "warmup": 0.0, **_sale_spec(offer_id)},
+                         config.sellout_seconds + 60)
+    departure = services.application.availability(journey).to_wire()
+    result["departure"] = departure | {"journey": journey}
+    result["seats"] = seat_check(departure, result["totals"])
+    return result
+
+
+def seat_check(departure: dict[str, int], totals: dict[str, int]) -> dict[str, int]:
+    """Seats held by the departure and by the orders (successful reservations), against its
+    capacity; every 409 of the run, and those not ``NO_AVAILABILITY`` (spurious)."""
+    conflicts = {label: n for label, n in totals.items() if " HTTP 409" in label}
+    spurious = sum(n for label, n in conflicts.items() if not label.endswith("NO_AVAILABILITY"))
+    reserved_by_orders = totals.get("reserve offer", 0)
+    return {"capacity": departure["capacity"], "held": departure["reserved"],
+            "reserved_by_orders": reserved_by_orders,
+            "oversold": max(0, departure["reserved"] - departure["capacity"],
+                            reserved_by_orders - departure["capacity"]),
+            "conflicts": sum(conflicts.values()), "spurious_conflicts": spurious}
+
+
+def read_your_writes(target: Target, config: Config, clients: int) -> dict[str, Any]:
+    """Create an order, then at once search for it by its ``createdAt`` (the indexed millisecond
+    around it): seen or not, and that search's time beside the same search again (the
+    difference: the wait for the follower)."""
+    return target.load({"scenario": "written", "clients": clients, "duration": config.search_seconds,
+                        "warmup": 1.0, "headers": headers(LARGE_ORGANISATION)}, config.search_seconds + 120)
 
 
 def stamp(moment: Any) -> str:
