@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from ordering.settings import Settings
 
 ORGANISATION_CLAIM = "https://entur.io/organisationID"
 DEV_SECRET_FILE = "dev-jwt-secret"
+VERIFIED_CACHE_SIZE = 4096  # tokens whose signature and claims were checked, until they expire
 
 
 class InvalidToken(Exception):
@@ -38,14 +40,24 @@ class TokenKeys:
 
     secret: str | None
     public_key: str | None
+    _verified: dict[str, tuple[Caller, float]] = field(default_factory=dict, compare=False, repr=False)
 
     def verify(self, token: str) -> Caller:
+        """A client sends the same token with every request: its signature and claims are
+        checked once, and its expiry every time."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
         key, algorithm = (self.public_key, "RS256") if self.public_key else (self.secret or "", "HS256")
         try:
             claims = jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp"]})
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
-        return _caller_from(claims)
+        caller = _caller_from(claims)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (caller, float(claims["exp"]))
+        return caller
 
     def mint(self, organisation_id: int, subject: str, permissions: list[str],
              lifetime: timedelta = timedelta(hours=12)) -> str:

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProjectorFunction, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -57,6 +57,7 @@ Saved = Aggregate | SeatChanges  # what a unit of work returns to be saved toget
 Unit = Callable[[], tuple[T, Sequence[Saved]]]
 RETRY_BACKOFF_SECONDS = 0.005
 OFFER_CACHE_SIZE = 10_000
+SHORT_HISTORY = 100  # the snapshotting interval: fewer events than this, no snapshot to look for
 changes_log = logging.getLogger("ordering.changes")
 
 
@@ -185,6 +186,25 @@ class OrderChange:
                    "clientName": context.get("clientName"), "subject": context.get("subject")})
 
 
+class ShortHistoryRepository(Repository[UUID]):
+    """Most aggregates have far fewer events than the snapshotting interval: read their events
+    in one query, without first asking the snapshot store (which has nothing for them). Only an
+    aggregate with ``SHORT_HISTORY`` events or more is loaded the library's way, from its
+    latest snapshot."""
+
+    def _reconstruct_aggregate(self, aggregate_id: UUID, version: int | None,
+                               projector_func: ProjectorFunction[Any, Any]) -> Any:
+        if self.snapshot_store is None:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        events = list(self.event_store.get(aggregate_id, lte=version, limit=SHORT_HISTORY))
+        if len(events) >= SHORT_HISTORY:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        aggregate = projector_func(None, events)
+        if aggregate is None:
+            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version {version!r} not found.")
+        return aggregate
+
+
 class CommandRunner(Application[UUID]):
     """Loading, saving and retrying; the capabilities below build their commands on it."""
 
@@ -196,6 +216,9 @@ class CommandRunner(Application[UUID]):
         self.after_save: list[Callable[[Sequence[Any]], None]] = []
         self._offers: dict[str, Offer] = {}  # a published offer never changes: read it once
         self._counted_journeys: set[str] = set()  # whose seats the counter is known to keep
+
+    def construct_repository(self) -> Repository[UUID]:
+        return ShortHistoryRepository(event_store=self.events, snapshot_store=self.snapshots)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

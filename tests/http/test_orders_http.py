@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -251,3 +252,11 @@ def test_bodies_that_would_exhaust_the_parser_get_400_not_500(client: FlaskClien
                        "VALIDATION_FAILED", "expireAt")
         assert_problem(client.get("/v1/orders", query_string={"createdAt": f"gt:{moment}"}, headers=HEADERS),
                        400, "VALIDATION_FAILED", "createdAt")
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(client: FlaskClient) -> None:
+    soon = jwt.encode({"https://entur.io/organisationID": 1, "exp": int(time.time()) + 2}, JWT_SECRET)
+    headers = {**auth_headers(), "Authorization": f"Bearer {soon}"}
+    assert client.post("/v1/orders", json={}, headers=headers).status_code == 201
+    time.sleep(2.5)  # past its exp: the signature was checked once, the expiry is checked every time
+    assert_problem(client.post("/v1/orders", json={}, headers=headers), 401, "UNAUTHENTICATED")
