@@ -16,7 +16,14 @@ from ordering.bootstrap import Services, create_schema
 from ordering.domain.order import Order
 from ordering.domain.order_ids import new_order_code
 from ordering.settings import Settings
-from projections.schema import DAY_MICROS, ORDER_COLUMNS, counts_table, day_bounds, orders_table
+from projections.schema import (
+    DAY_MICROS,
+    ORDER_COLUMNS,
+    counts_table,
+    day_bounds,
+    orders_table,
+    vacuum_analyze,
+)
 from projections.search import parse_query
 from tests.builders import a_line, captured, context_of
 
@@ -172,6 +179,15 @@ def test_a_store_made_before_the_counts_gets_them_from_its_rows_at_init_db(
     add_orders(services, 30, 10)
     kept, counted = counts_by_grouping(services)
     assert kept == counted
+    assert_exact(services)
+
+
+def test_vacuum_after_a_bulk_load_runs_outside_any_transaction_and_changes_no_answer(
+    settings: Settings, services: Services
+) -> None:
+    add_orders(services, 0, 20)
+    services.read_model.catch_up()
+    vacuum_analyze(settings, services.read_model.projector.active_generation())
     assert_exact(services)
 
 
