@@ -213,6 +213,10 @@ class Filter:
         return " AND ".join(clauses), params
 
     @property
+    def by_terms(self) -> bool:
+        return any(c.field.term for c in self.conditions)
+
+    @property
     def counted(self) -> bool:
         """Whether the counts table answers it: conditions on its own columns only."""
         return all(c.field.column in COUNTED_COLUMNS and not c.field.term for c in self.conditions)
@@ -233,15 +237,27 @@ class Seek:
 def search(database: ReadModelDatabase, generation: int, organisation_id: int, query: Query
            ) -> dict[str, Any]:
     found = Filter(generation, organisation_id, query.conditions)
-    offset = (query.page - 1) * query.per_page
     with database.transaction() as cursor:
         if database.postgres:  # the count and the page from one snapshot, however the projection moves
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        days = _day_counts(cursor, found) if found.counted else None
-        total = sum(n for _, n in days) if days is not None else _count(cursor, found)
-        items = _page(cursor, found, query, _seek(query, days, offset)) if offset < total else []
+        items, total = _answer(cursor, found, query, (query.page - 1) * query.per_page)
     return {"items": items, "page": query.page, "perPage": query.per_page, "totalItems": total,
             "totalPages": math.ceil(total / query.per_page)}
+
+
+def _answer(cursor: PortableCursor, found: Filter, query: Query, offset: int) -> tuple[list[Any], int]:
+    """The page's documents and how many orders match in all."""
+    if found.counted:
+        days = _day_counts(cursor, found)
+        total = sum(n for _, n in days)
+        return (_page(cursor, found, query, _seek(query, days, offset)) if offset < total else []), total
+    if found.by_terms:  # every match is looked up for the sort anyway: count them on the way
+        rows = _page_rows(cursor, found, query, Seek(skip=offset), with_total=True)
+        if rows or offset == 0:
+            return [json.loads(row[0]) for row in rows], int(rows[0][1]) if rows else 0
+        return [], _count(cursor, found)
+    total = _count(cursor, found)
+    return (_page(cursor, found, query, Seek(skip=offset)) if offset < total else []), total
 
 
 def _count(cursor: PortableCursor, found: Filter) -> int:
@@ -275,8 +291,13 @@ def _seek(query: Query, days: list[tuple[int, int]] | None, offset: int) -> Seek
 
 
 def _page(cursor: PortableCursor, found: Filter, query: Query, seek: Seek) -> list[Any]:
+    return [json.loads(row[0]) for row in _page_rows(cursor, found, query, seek)]
+
+
+def _page_rows(cursor: PortableCursor, found: Filter, query: Query, seek: Seek, with_total: bool = False
+               ) -> list[Any]:
     """The page's ids from the narrow index alone (skipped rows never reach the table), then
-    their documents."""
+    their documents; ``with_total``: each row also carries the count of every match."""
     where, params = found.where()
     if seek.clause:
         where, params = f"{where} AND {seek.clause}", [*params, *seek.params]
@@ -284,7 +305,9 @@ def _page(cursor: PortableCursor, found: Filter, query: Query, seek: Seek) -> li
     nulls_last = f"(o.{query.order_by} IS NULL), " if query.order_by in NULLABLE_SORTS else ""
     order = f"{nulls_last}o.{query.order_by} {direction}, o.id {direction}"
     table = orders_table(found.generation)
-    cursor.execute(f"SELECT o.document FROM {table} o JOIN (SELECT o.id FROM {table} o WHERE {where} "
-                   f"ORDER BY {order} LIMIT ? OFFSET ?) page ON page.id = o.id ORDER BY {order}",
+    total = ", COUNT(*) OVER () AS total" if with_total else ""
+    cursor.execute(f"SELECT o.document{', page.total' if with_total else ''} FROM {table} o "
+                   f"JOIN (SELECT o.id{total} FROM {table} o WHERE {where} ORDER BY {order} "
+                   f"LIMIT ? OFFSET ?) page ON page.id = o.id ORDER BY {order}",
                    [*params, query.per_page, seek.skip])
-    return [json.loads(row[0]) for row in cursor.fetchall()]
+    return cursor.fetchall()

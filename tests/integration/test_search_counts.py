@@ -1,7 +1,8 @@
 """Broad searches count from per-day counts that triggers keep beside the rows, and deep pages
 sorted by ``createdAt`` seek to their day first. Either way every page and ``totalItems`` are
 exactly those of a straightforward query, on both backends: as orders are projected and
-confirmed, when rows are written or deleted by hand, and on a store made before the counts."""
+confirmed, when rows are written or deleted by hand, and on a store made before the counts.
+Searches the counts cannot answer (line-level terms, amounts) are held to the same."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ QUERIES = [
     ("status=nin:DRAFT", "status <> 'DRAFT'"),
     ("organisationId=1&status=DRAFT", "status = 'DRAFT'"),
     ("organisationId=2", "FALSE"),
+    ("salesPackageId=NSB:SalesPackage:Ordinary&status=DRAFT", "status = 'DRAFT'"),  # through the terms
+    ("totalAmount=gte:100.00&status=CONFIRMED", "total_amount >= 10000 AND status = 'CONFIRMED'"),
 ]
 
 
