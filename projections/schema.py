@@ -1,8 +1,22 @@
-"""Read-model tables. Each rebuild fills a new *generation* beside the live one, then switches."""
+"""Read-model tables. Each rebuild fills a new *generation* beside the live one, then switches.
+
+Beside each generation's order rows, ``order_counts_<g>`` holds how many orders each organisation
+has per status and day of ``created_at``. Triggers keep it in the transaction of every write to
+the rows, whoever writes them (the projector's upserts, a bulk COPY, a hand-made fix), so broad
+searches count exactly without reading every match.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
+import psycopg
+
+from ordering.settings import Settings
 from projections.db import PortableCursor
+
+DAY_MICROS = 86_400_000_000  # created_at is in microseconds; a count bucket is one (UTC) day
 
 META_DDL = [
     """CREATE TABLE IF NOT EXISTS projection_tracking (
@@ -33,12 +47,24 @@ ORDER_COLUMNS = (
 )
 
 
+def day_bounds(day: int) -> tuple[int, int]:
+    """The first and last ``created_at`` whose ``created_at / DAY_MICROS`` (SQL's division,
+    truncating towards zero) is ``day``."""
+    first = day * DAY_MICROS if day > 0 else day * DAY_MICROS - DAY_MICROS + 1
+    last = (day + 1) * DAY_MICROS - 1 if day >= 0 else day * DAY_MICROS
+    return first, last
+
+
 def orders_table(generation: int) -> str:
     return f"order_view_{int(generation)}"
 
 
 def terms_table(generation: int) -> str:
     return f"order_terms_{int(generation)}"
+
+
+def counts_table(generation: int) -> str:
+    return f"order_counts_{int(generation)}"
 
 
 def generation_ddl(generation: int) -> list[str]:
@@ -82,6 +108,7 @@ def generation_ddl(generation: int) -> list[str]:
 def create_generation(cursor: PortableCursor, generation: int, state: str) -> None:
     for statement in generation_ddl(generation):
         cursor.execute(statement)
+    ensure_counts(cursor, generation)
     cursor.execute("INSERT INTO projection_tracking (generation, position, applied, state) "
                    "VALUES (?, 0, 0, ?)", (generation, state))
 
@@ -89,6 +116,9 @@ def create_generation(cursor: PortableCursor, generation: int, state: str) -> No
 def drop_generation(cursor: PortableCursor, generation: int) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {terms_table(generation)}")
     cursor.execute(f"DROP TABLE IF EXISTS {orders_table(generation)}")
+    cursor.execute(f"DROP TABLE IF EXISTS {counts_table(generation)}")
+    if _is_postgres(cursor):
+        cursor.execute(f"DROP FUNCTION IF EXISTS {counts_table(generation)}_apply()")
     cursor.execute("DELETE FROM projection_tracking WHERE generation = ?", (generation,))
     cursor.execute("DELETE FROM projection_parked WHERE generation = ?", (generation,))
 
@@ -101,3 +131,115 @@ def create_read_model(cursor: PortableCursor) -> None:
     if cursor.fetchone() is None:
         create_generation(cursor, 1, "live")
         cursor.execute("INSERT INTO projection_active (id, generation) VALUES (1, 1)")
+        return
+    cursor.execute("SELECT generation FROM projection_tracking ORDER BY generation")
+    for (generation,) in cursor.fetchall():  # a store made by an earlier release: add what is new
+        for statement in generation_ddl(int(generation)):
+            cursor.execute(statement)
+        ensure_counts(cursor, int(generation))
+
+
+def _is_postgres(cursor: PortableCursor) -> bool:
+    return not isinstance(cursor.execute("SELECT 1"), sqlite3.Cursor)
+
+
+def ensure_counts(cursor: PortableCursor, generation: int) -> None:
+    """The counts table and its triggers; where the table is new, filled from the rows there.
+
+    The rows' table is locked against writes first (PostgreSQL; SQLite's writing transaction
+    already is), so no write falls between the filling and the triggers."""
+    postgres = _is_postgres(cursor)
+    orders, counts = orders_table(generation), counts_table(generation)
+    if _has_table(cursor, counts, postgres):
+        return
+    if postgres:
+        cursor.execute(f"LOCK TABLE {orders} IN SHARE ROW EXCLUSIVE MODE")
+    cursor.execute(f"""CREATE TABLE {counts} (
+        organisation_id BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        day BIGINT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (organisation_id, status, day))""")
+    for statement in (_postgres_triggers if postgres else _sqlite_triggers)(orders, counts):
+        cursor.execute(statement)
+    cursor.execute(f"INSERT INTO {counts} (organisation_id, status, day, n) "
+                   f"SELECT organisation_id, status, created_at / {DAY_MICROS}, COUNT(*) FROM {orders} "
+                   "GROUP BY organisation_id, status, created_at / " + str(DAY_MICROS))
+
+
+def _has_table(cursor: PortableCursor, name: str, postgres: bool) -> bool:
+    if postgres:
+        cursor.execute("SELECT to_regclass(?) IS NOT NULL", (name,))
+    else:
+        cursor.execute("SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return bool(cursor.fetchone()[0])
+
+
+def _delta(rows: str, counts: str) -> str:
+    """Add up ``rows`` (keys and +1/-1) per (organisation, status, day), keys in order (no
+    deadlock between two writers), touching only the counts that change."""
+    return f"""INSERT INTO {counts} (organisation_id, status, day, n)
+        SELECT organisation_id, status, day, SUM(d) FROM ({rows}) AS changed
+        GROUP BY organisation_id, status, day HAVING SUM(d) <> 0
+        ORDER BY organisation_id, status, day
+        ON CONFLICT (organisation_id, status, day) DO UPDATE SET n = {counts}.n + excluded.n;"""
+
+
+def _keys(table: str, sign: int) -> str:
+    return f"SELECT organisation_id, status, created_at / {DAY_MICROS} AS day, {sign} AS d FROM {table}"
+
+
+def _postgres_triggers(orders: str, counts: str) -> list[str]:
+    """Statement-level triggers with transition tables: one small upsert per statement, so a
+    COPY of a million rows adds up its counts once instead of a million times."""
+    added, removed = _keys("new_rows", 1), _keys("old_rows", -1)
+    function = f"{counts}_apply"
+    body = f"""BEGIN
+        IF TG_OP = 'INSERT' THEN {_delta(added, counts)}
+        ELSIF TG_OP = 'UPDATE' THEN {_delta(f"{added} UNION ALL {removed}", counts)}
+        ELSIF TG_OP = 'DELETE' THEN {_delta(removed, counts)}
+        ELSE DELETE FROM {counts};
+        END IF;
+        RETURN NULL;
+    END"""
+    return [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$",
+        f"CREATE OR REPLACE TRIGGER {orders}_count_insert AFTER INSERT ON {orders} "
+        f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE OR REPLACE TRIGGER {orders}_count_update AFTER UPDATE ON {orders} "
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE OR REPLACE TRIGGER {orders}_count_delete AFTER DELETE ON {orders} "
+        f"REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE OR REPLACE TRIGGER {orders}_count_truncate AFTER TRUNCATE ON {orders} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+    ]
+
+
+def _sqlite_triggers(orders: str, counts: str) -> list[str]:
+    def add(row: str, sign: str) -> str:
+        return (f"INSERT INTO {counts} (organisation_id, status, day, n) VALUES ({row}.organisation_id, "
+                f"{row}.status, {row}.created_at / {DAY_MICROS}, {sign}1) "
+                f"ON CONFLICT (organisation_id, status, day) DO UPDATE SET n = n {sign} 1;")
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {orders}_count_insert AFTER INSERT ON {orders} "
+        f"BEGIN {add('new', '+')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {orders}_count_update "
+        f"AFTER UPDATE OF organisation_id, status, created_at ON {orders} "
+        f"BEGIN {add('old', '-')} {add('new', '+')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {orders}_count_delete AFTER DELETE ON {orders} "
+        f"BEGIN {add('old', '-')} END",
+    ]
+
+
+def vacuum_analyze(settings: Settings, generation: int) -> None:
+    """After a bulk load or a rebuild (autovacuum is off on our machines): planner statistics,
+    and the visibility map that lets searches count and page from the indexes alone. Needs a
+    connection outside any transaction; SQLite needs neither."""
+    if not settings.is_postgres:
+        return
+    options = f"-c search_path={settings.postgres_schema}" if settings.postgres_schema else ""
+    connection: psycopg.Connection[Any]
+    with psycopg.connect(settings.database_url, options=options, autocommit=True) as connection:
+        for table in (orders_table(generation), terms_table(generation), counts_table(generation)):
+            connection.execute(f"VACUUM (ANALYZE) {table}")

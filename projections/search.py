@@ -14,15 +14,16 @@ from typing import Any
 
 from ordering.domain.errors import InvalidRequest
 from ordering.domain.money import parse_money
-from projections.db import ReadModelDatabase
+from projections.db import PortableCursor, ReadModelDatabase
 from projections.orders import micros
-from projections.schema import orders_table, terms_table
+from projections.schema import counts_table, day_bounds, orders_table, terms_table
 
 EQUALITY = ("eq", "ne", "in", "nin")
 ORDERING = (*EQUALITY, "gt", "gte", "lt", "lte")
 SQL_OPERATORS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 MAX_LIST = 100
 PAGING = ("orderBy", "sortBy", "page", "perPage")
+SEEK_FROM = 500  # shallower pages skip their offset in the index; deeper ones seek to a day first
 
 
 def _text(value: str) -> str:
@@ -170,16 +171,16 @@ def _bounded(args: dict[str, list[str]], name: str, default: int, low: int, high
     return int(text)
 
 
-def _condition_sql(condition: Condition, generation: int) -> tuple[str, list[Any]]:
+def _condition_sql(condition: Condition, generation: int, alias: str = "o") -> tuple[str, list[Any]]:
     field, op, values = condition.field, condition.operator, list(condition.values)
     if field.term:
         column = f"t.{field.value_column}"
         inner, params = _comparison(column, op, values, nullable=False)
         # A semi-join driven by the (field, value, order_id) index: selective filters stay fast
         # however many orders the organisation has.
-        return (f"o.id IN (SELECT t.order_id FROM {terms_table(generation)} t "
+        return (f"{alias}.id IN (SELECT t.order_id FROM {terms_table(generation)} t "
                 f"WHERE t.field = ? AND {inner})", [field.column, *params])
-    return _comparison(f"o.{field.column}", op, values, nullable=True)
+    return _comparison(f"{alias}.{field.column}", op, values, nullable=True)
 
 
 def _comparison(column: str, op: str, values: list[Any], nullable: bool) -> tuple[str, list[Any]]:
@@ -195,23 +196,118 @@ def _comparison(column: str, op: str, values: list[Any], nullable: bool) -> tupl
     return sql, values
 
 
+@dataclass(frozen=True)
+class Filter:
+    """The WHERE of a search over one generation, for the rows (``o``) or their counts (``c``)."""
+
+    generation: int
+    organisation_id: int
+    conditions: tuple[Condition, ...]
+
+    def where(self, alias: str = "o") -> tuple[str, list[Any]]:
+        clauses, params = [f"{alias}.organisation_id = ?"], [self.organisation_id]
+        for condition in self.conditions:
+            sql, values = _condition_sql(condition, self.generation, alias)
+            clauses.append(sql)
+            params.extend(values)
+        return " AND ".join(clauses), params
+
+    @property
+    def by_terms(self) -> bool:
+        return any(c.field.term for c in self.conditions)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the counts table answers it: conditions on its own columns only."""
+        return all(c.field.column in COUNTED_COLUMNS and not c.field.term for c in self.conditions)
+
+
+COUNTED_COLUMNS = ("organisation_id", "status")  # beside the day, what order_counts_<g> is keyed by
+
+
+@dataclass(frozen=True)
+class Seek:
+    """Where a page starts: ``skip`` matches into those that also meet ``clause``."""
+
+    clause: str = ""
+    params: tuple[int, ...] = ()
+    skip: int = 0
+
+
 def search(database: ReadModelDatabase, generation: int, organisation_id: int, query: Query
            ) -> dict[str, Any]:
-    clauses, params = ["o.organisation_id = ?"], [organisation_id]
-    for condition in query.conditions:
-        sql, values = _condition_sql(condition, generation)
-        clauses.append(sql)
-        params.extend(values)
-    where = " AND ".join(clauses)
+    found = Filter(generation, organisation_id, query.conditions)
+    with database.transaction() as cursor:
+        if database.postgres:  # the count and the page from one snapshot, however the projection moves
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        items, total = _answer(cursor, found, query, (query.page - 1) * query.per_page)
+    return {"items": items, "page": query.page, "perPage": query.per_page, "totalItems": total,
+            "totalPages": math.ceil(total / query.per_page)}
+
+
+def _answer(cursor: PortableCursor, found: Filter, query: Query, offset: int) -> tuple[list[Any], int]:
+    """The page's documents and how many orders match in all."""
+    if found.counted:
+        days = _day_counts(cursor, found)
+        total = sum(n for _, n in days)
+        return (_page(cursor, found, query, _seek(query, days, offset)) if offset < total else []), total
+    if found.by_terms:  # every match is looked up for the sort anyway: count them on the way
+        rows = _page_rows(cursor, found, query, Seek(skip=offset), with_total=True)
+        if rows or offset == 0:
+            return [json.loads(row[0]) for row in rows], int(rows[0][1]) if rows else 0
+        return [], _count(cursor, found)
+    total = _count(cursor, found)
+    return (_page(cursor, found, query, Seek(skip=offset)) if offset < total else []), total
+
+
+def _count(cursor: PortableCursor, found: Filter) -> int:
+    where, params = found.where()
+    cursor.execute(f"SELECT COUNT(*) FROM {orders_table(found.generation)} o WHERE {where}", params)
+    return int(cursor.fetchone()[0])
+
+
+def _day_counts(cursor: PortableCursor, found: Filter) -> list[tuple[int, int]]:
+    """(day, matches) for each day of ``created_at`` that has any, oldest first."""
+    where, params = found.where("c")
+    cursor.execute(f"SELECT c.day, SUM(c.n) FROM {counts_table(found.generation)} c WHERE {where} "
+                   "GROUP BY c.day HAVING SUM(c.n) <> 0 ORDER BY c.day", params)
+    return [(int(day), int(n)) for day, n in cursor.fetchall()]
+
+
+def _seek(query: Query, days: list[tuple[int, int]] | None, offset: int) -> Seek:
+    """A deep page sorted by ``createdAt`` starts at the day that holds it, found from the
+    counts, so the OFFSET walks at most one day's matches instead of every earlier one."""
+    if days is None or query.order_by != "created_at" or offset < SEEK_FROM:
+        return Seek(skip=offset)
+    skipped = 0
+    for day, n in reversed(days) if query.descending else days:
+        if skipped + n > offset:
+            first, last = day_bounds(day)
+            if query.descending:
+                return Seek("o.created_at <= ?", (last,), offset - skipped)
+            return Seek("o.created_at >= ?", (first,), offset - skipped)
+        skipped += n
+    return Seek(skip=offset)
+
+
+def _page(cursor: PortableCursor, found: Filter, query: Query, seek: Seek) -> list[Any]:
+    return [json.loads(row[0]) for row in _page_rows(cursor, found, query, seek)]
+
+
+def _page_rows(cursor: PortableCursor, found: Filter, query: Query, seek: Seek, with_total: bool = False
+               ) -> list[Any]:
+    """The page's ids from the narrow index alone (skipped rows never reach the table), then
+    their documents; ``with_total``: each row also carries the count of every match."""
+    where, params = found.where()
+    if seek.clause:
+        where, params = f"{where} AND {seek.clause}", [*params, *seek.params]
     direction = "DESC" if query.descending else "ASC"
     nulls_last = f"(o.{query.order_by} IS NULL), " if query.order_by in NULLABLE_SORTS else ""
     order = f"{nulls_last}o.{query.order_by} {direction}, o.id {direction}"
-    table = orders_table(generation)
-    with database.transaction() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {table} o WHERE {where}", params)
-        total = int(cursor.fetchone()[0])
-        cursor.execute(f"SELECT o.document FROM {table} o WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                       [*params, query.per_page, (query.page - 1) * query.per_page])
-        items = [json.loads(row[0]) for row in cursor.fetchall()]
-    return {"items": items, "page": query.page, "perPage": query.per_page, "totalItems": total,
-            "totalPages": math.ceil(total / query.per_page)}
+    table = orders_table(found.generation)
+    total = ", COUNT(*) OVER () AS total" if with_total else ""
+    cursor.execute(f"SELECT o.document{', page.total' if with_total else ''} FROM {table} o "
+                   f"JOIN (SELECT o.id{total} FROM {table} o WHERE {where} ORDER BY {order} "
+                   f"LIMIT ? OFFSET ?) page ON page.id = o.id ORDER BY {order}",
+                   [*params, query.per_page, seek.skip])
+    return cursor.fetchall()
