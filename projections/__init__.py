@@ -21,7 +21,7 @@ from projections.db import ReadModelDatabase
 from projections.orders import OrderProjector, micros
 from projections.parking import Parked, count_parked, parked_in
 from projections.schema import create_read_model, orders_table
-from projections.search import Query, search
+from projections.search import Query, SearchPage, search
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,10 @@ class ReadModel:
             self._progress.notify_all()
 
     def search(self, organisation_id: int, query: Query) -> dict[str, Any]:
+        return self.search_page(organisation_id, query).to_dict()
+
+    def search_page(self, organisation_id: int, query: Query) -> SearchPage:
+        """After the caller's own writes are projected (``settle``)."""
         self.settle()
         return search(self.database, self.projector.active_generation(), organisation_id, query)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -44,10 +44,11 @@ SEARCH_PARAMETERS = [
 class Orders(MethodView):
     @blp.doc(parameters=SEARCH_PARAMETERS)
     @blp.response(200, OrderPage)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Response:
         """Search the caller's orders (field=operator:value, orderBy, sortBy, page, perPage)"""
         query = parse_query(request.args.to_dict(flat=False))
-        return read_model().search(caller().organisation_id, query)
+        page = read_model().search_page(caller().organisation_id, query)
+        return Response(page.to_json(), mimetype="application/json")
 
     @blp.arguments(CreateOrderIn, unknown="raise")
     @blp.response(201, OrderOut)
