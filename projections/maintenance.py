@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from ordering.domain.order import Order
+from ordering.representation.order import order_document
 from ordering.store import UNAVAILABLE_ERRORS
 from projections import ReadModel
 from projections.db import PortableCursor
@@ -142,7 +143,7 @@ def _difference(read_model: ReadModel, code: str, row: tuple[Any, ...] | None,
                 terms: list[tuple[Any, ...]]) -> str | None:
     try:
         order = read_model.application.get_order(code, None)
-        expected = order_row(order)
+        expected = order_row(order, order_document)  # the API's own dump, not the fast one
     except UNAVAILABLE_ERRORS:
         raise
     except Exception as error:

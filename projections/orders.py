@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -23,9 +23,9 @@ from eventsourcing.persistence import IntegrityError
 from ordering.application import OrderingApplication
 from ordering.application.topics import topic_prefixes
 from ordering.domain.order import Order
-from ordering.representation.order import order_document
 from ordering.store import UNAVAILABLE_ERRORS
 from projections.db import PortableCursor, ReadModelDatabase
+from projections.documents import fast_order_document
 from projections.parking import Parked, park, unpark
 from projections.schema import ORDER_COLUMNS, orders_table, terms_table
 
@@ -55,7 +55,10 @@ def storable(text: str | None) -> str | None:
     return None if text is None else UNSTORABLE.sub("\ufffd", text)
 
 
-def order_row(order: Order) -> tuple[Any, ...]:
+def order_row(order: Order, document: Callable[[Order], dict[str, Any]] = fast_order_document
+              ) -> tuple[Any, ...]:
+    """The order's row; ``document`` makes its JSON (the default dumps what the API's own
+    ``order_document`` dumps, faster)."""
     row = {
         "id": order.code, "organisation_id": order.organisation_id, "status": order.status,
         "currency": order.currency, "pos": storable(order.pos),
@@ -67,7 +70,7 @@ def order_row(order: Order) -> tuple[Any, ...]:
         "created_at": micros(order.created_at), "last_confirmed_at": micros(order.last_confirmed_at),
         "expire_at": micros(order.expire_at), "has_unconfirmed": int(order.has_unconfirmed_changes),
         "locked": int(order.locked), "locked_at": micros(order.lock.locked_at) if order.lock else None,
-        "document": json.dumps(order_document(order), separators=(",", ":")),
+        "document": json.dumps(document(order), separators=(",", ":")),
     }
     return tuple(row[column] for column in ORDER_COLUMNS)
 
