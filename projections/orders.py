@@ -27,7 +27,7 @@ from ordering.store import UNAVAILABLE_ERRORS
 from projections.db import PortableCursor, ReadModelDatabase
 from projections.documents import fast_order_document
 from projections.parking import Parked, park, unpark
-from projections.schema import ORDER_COLUMNS, orders_table, terms_table
+from projections.schema import ORDER_COLUMNS, TERM_COLUMNS, orders_table, terms_table
 
 log = logging.getLogger(__name__)
 ORDER_TOPIC_PREFIXES = topic_prefixes(Order)  # today's first, then where earlier releases put it
@@ -296,20 +296,15 @@ def refused_write(cursor: PortableCursor, generation: int, rows: list[OrderRows]
 
 
 def write_rows(cursor: PortableCursor, generation: int, rows: list[OrderRows]) -> None:
+    """Replace the rows and terms of these orders, in bulk (COPY on PostgreSQL)."""
     if not rows:
         return
     table, terms = orders_table(generation), terms_table(generation)
-    columns = ", ".join(ORDER_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c != "id")
-    cursor.executemany(
-        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) "
-        f"ON CONFLICT (id) DO UPDATE SET {updates}", [r.row for r in rows])
-    cursor.executemany(f"DELETE FROM {terms} WHERE order_id = ?", [(r.order.code,) for r in rows])
-    term_rows = [term for r in rows for term in r.terms]
-    if term_rows:
-        cursor.executemany(
-            f"INSERT INTO {terms} (order_id, field, text_value, num_value) VALUES (?, ?, ?, ?)",
-            term_rows)
+    codes = [r.order.code for r in rows]
+    cursor.delete_in(terms, "order_id", codes)
+    cursor.delete_in(table, "id", codes)
+    cursor.insert_rows(table, ORDER_COLUMNS, [r.row for r in rows])
+    cursor.insert_rows(terms, TERM_COLUMNS, [term for r in rows for term in r.terms])
 
 
 def cast_mutate(domain_event: Any, order: Order | None) -> Order:
