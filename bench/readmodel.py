@@ -23,7 +23,7 @@ from ordering.bootstrap import Services
 from ordering.settings import Settings
 from projections import maintenance
 from projections.orders import order_row, order_terms
-from projections.schema import ORDER_COLUMNS, orders_table, terms_table, vacuum_analyze
+from projections.schema import ORDER_COLUMNS, generation_tables, orders_table, terms_table
 
 EVENTS_PER_ORDER = 4.0  # about: 80 % confirmed (4-6 events), 20 % drafts (2-4)
 DECODE_SAMPLE = 300_000
@@ -64,7 +64,8 @@ def build_search_data(settings: Settings, services: Services, config: Config, pl
     rest = seed(settings, plan, first, plan.count, True, workers, _progress(say, "seed (events + rows)"))
     head = mark_caught_up(settings, services.application, rest.events)
     caught_up = services.read_model.catch_up()
-    vacuum_analyze(settings, services.read_model.projector.active_generation())  # as after any bulk load
+    services.read_model.database.vacuum_analyze(  # as after any bulk load
+        generation_tables(services.read_model.projector.active_generation()))
     differences = check_rows(services, plan, first)
     say(f"seeded {rest.orders:,} more orders with rows in {rest.seconds:.0f} s; "
         f"{differences} differences in {CHECKED_ROWS} checked rows")

@@ -1,7 +1,8 @@
 """The read model's own connection: SQLite (the embedded default) or PostgreSQL.
 
 Statements are written once with ``?`` placeholders and integer-only values (money in cents, times
-in microseconds since the epoch), so the same SQL runs on both backends.
+in microseconds since the epoch), so the same SQL runs on both backends. Bulk writes go through
+``insert_rows`` (COPY on PostgreSQL, one ``executemany`` on SQLite) and ``delete_in``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any, Protocol
 from psycopg_pool import ConnectionPool
 
 from ordering.settings import Settings
+
+SQLITE_IN_CHUNK = 500  # values per IN list (SQLite's limit on bound parameters)
 
 
 class Cursor(Protocol):
@@ -42,6 +45,29 @@ class PortableCursor:
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows at once: COPY on PostgreSQL, one ``executemany`` on SQLite."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if not self._postgres:
+            self.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                             rows)
+            return
+        with self._cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        """Delete the rows whose ``column`` is one of ``values``."""
+        if self._postgres:
+            self._cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(values),))
+            return
+        for start in range(0, len(values), SQLITE_IN_CHUNK):
+            chunk = values[start:start + SQLITE_IN_CHUNK]
+            self._cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({', '.join('?' * len(chunk))})",
+                                 tuple(chunk))
+
     def fetchall(self) -> list[Any]:
         return list(self._cursor.fetchall())
 
@@ -59,6 +85,20 @@ class ReadModelDatabase:
             self._pool = ConnectionPool(settings.database_url, min_size=1,
                                         max_size=settings.postgres_pool_size, kwargs=kwargs,
                                         timeout=settings.db_pool_timeout_seconds, open=True)
+
+    def vacuum_analyze(self, tables: Sequence[str]) -> None:
+        """After a bulk load or a rebuild (autovacuum is off on our machines): planner statistics,
+        and the visibility map that lets searches count and page from the indexes alone. Runs
+        outside any transaction; SQLite needs neither."""
+        if self._pool is None:
+            return
+        with self._pool.connection() as connection:
+            connection.autocommit = True
+            try:
+                for table in tables:
+                    connection.execute(f"VACUUM (ANALYZE) {table}")
+            finally:
+                connection.autocommit = False
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[PortableCursor]:

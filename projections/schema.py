@@ -9,11 +9,7 @@ searches count exactly without reading every match.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
-import psycopg
-
-from ordering.settings import Settings
 from projections.db import PortableCursor
 
 DAY_MICROS = 86_400_000_000  # created_at is in microseconds; a count bucket is one (UTC) day
@@ -46,6 +42,8 @@ ORDER_COLUMNS = (
     "locked_at", "document",
 )
 
+TERM_COLUMNS = ("order_id", "field", "text_value", "num_value")
+
 
 def day_bounds(day: int) -> tuple[int, int]:
     """The first and last ``created_at`` whose ``created_at / DAY_MICROS`` (SQL's division,
@@ -68,6 +66,8 @@ def counts_table(generation: int) -> str:
 
 
 def generation_ddl(generation: int) -> list[str]:
+    """The tables, their keys and what a projector looks rows up by (``search_index_ddl`` has
+    what searches need)."""
     orders, terms = orders_table(generation), terms_table(generation)
     return [
         f"""CREATE TABLE IF NOT EXISTS {orders} (
@@ -90,27 +90,44 @@ def generation_ddl(generation: int) -> list[str]:
             locked INTEGER NOT NULL,
             locked_at BIGINT,
             document TEXT NOT NULL)""",
-        f"CREATE INDEX IF NOT EXISTS {orders}_org_created ON {orders} (organisation_id, created_at, id)",
-        f"CREATE INDEX IF NOT EXISTS {orders}_org_status "
-        f"ON {orders} (organisation_id, status, created_at, id)",
-        f"CREATE INDEX IF NOT EXISTS {orders}_due ON {orders} (expire_at) WHERE has_unconfirmed = 1",
         f"""CREATE TABLE IF NOT EXISTS {terms} (
             order_id TEXT NOT NULL,
             field TEXT NOT NULL,
             text_value TEXT,
             num_value BIGINT)""",
-        f"CREATE INDEX IF NOT EXISTS {terms}_text ON {terms} (field, text_value, order_id)",
-        f"CREATE INDEX IF NOT EXISTS {terms}_num ON {terms} (field, num_value, order_id)",
         f"CREATE INDEX IF NOT EXISTS {terms}_order ON {terms} (order_id)",
     ]
 
 
+def search_index_ddl(generation: int) -> list[str]:
+    """The indexes searches and the expiry sweep use. A rebuild creates them once its rows are
+    in (far faster than keeping them up row by row), before it switches to the generation."""
+    orders, terms = orders_table(generation), terms_table(generation)
+    return [
+        f"CREATE INDEX IF NOT EXISTS {orders}_org_created ON {orders} (organisation_id, created_at, id)",
+        f"CREATE INDEX IF NOT EXISTS {orders}_org_status "
+        f"ON {orders} (organisation_id, status, created_at, id)",
+        f"CREATE INDEX IF NOT EXISTS {orders}_due ON {orders} (expire_at) WHERE has_unconfirmed = 1",
+        f"CREATE INDEX IF NOT EXISTS {terms}_text ON {terms} (field, text_value, order_id)",
+        f"CREATE INDEX IF NOT EXISTS {terms}_num ON {terms} (field, num_value, order_id)",
+    ]
+
+
 def create_generation(cursor: PortableCursor, generation: int, state: str) -> None:
+    """A generation's tables; a live one gets its search indexes at once, one being built
+    (``state`` "building") when it is complete (``create_search_indexes``)."""
     for statement in generation_ddl(generation):
         cursor.execute(statement)
     ensure_counts(cursor, generation)
+    if state == "live":
+        create_search_indexes(cursor, generation)
     cursor.execute("INSERT INTO projection_tracking (generation, position, applied, state) "
                    "VALUES (?, 0, 0, ?)", (generation, state))
+
+
+def create_search_indexes(cursor: PortableCursor, generation: int) -> None:
+    for statement in search_index_ddl(generation):
+        cursor.execute(statement)
 
 
 def drop_generation(cursor: PortableCursor, generation: int) -> None:
@@ -232,14 +249,5 @@ def _sqlite_triggers(orders: str, counts: str) -> list[str]:
     ]
 
 
-def vacuum_analyze(settings: Settings, generation: int) -> None:
-    """After a bulk load or a rebuild (autovacuum is off on our machines): planner statistics,
-    and the visibility map that lets searches count and page from the indexes alone. Needs a
-    connection outside any transaction; SQLite needs neither."""
-    if not settings.is_postgres:
-        return
-    options = f"-c search_path={settings.postgres_schema}" if settings.postgres_schema else ""
-    connection: psycopg.Connection[Any]
-    with psycopg.connect(settings.database_url, options=options, autocommit=True) as connection:
-        for table in (orders_table(generation), terms_table(generation), counts_table(generation)):
-            connection.execute(f"VACUUM (ANALYZE) {table}")
+def generation_tables(generation: int) -> tuple[str, ...]:
+    return orders_table(generation), terms_table(generation), counts_table(generation)

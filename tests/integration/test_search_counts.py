@@ -22,8 +22,8 @@ from projections.schema import (
     ORDER_COLUMNS,
     counts_table,
     day_bounds,
+    generation_tables,
     orders_table,
-    vacuum_analyze,
 )
 from projections.search import parse_query
 from tests.builders import a_line, captured, context_of
@@ -190,7 +190,8 @@ def test_vacuum_after_a_bulk_load_runs_outside_any_transaction_and_changes_no_an
 ) -> None:
     add_orders(services, 0, 20)
     services.read_model.catch_up()
-    vacuum_analyze(settings, services.read_model.projector.active_generation())
+    services.read_model.database.vacuum_analyze(
+        generation_tables(services.read_model.projector.active_generation()))
     assert_exact(services)
 
 
