@@ -57,6 +57,7 @@ LOGGED_IDS = 100  # a sweep's line names at most this many orders; each expiry l
 JOB_ID = "expire-orders"
 RECHECK_SECONDS = 0.25  # after another process saved: look again at most this often
 PRELOAD_LIMIT = 20_000  # orders read ahead at most
+READ_SECONDS = 0.002  # reading one order ahead, until measured
 UPCOMING_ROWS = 50  # the next due instant is the earliest of this many rows (and the locked ones)
 
 
@@ -250,6 +251,7 @@ class ExpiryTimer:
         self._running = False
         self._again: datetime | None = None  # asked for while a turn ran
         self._purged, self._leads = -float("inf"), False
+        self._per_order = READ_SECONDS
 
     def services(self) -> Services:
         """The services, their saves told to ``saved`` (once built)."""
@@ -261,6 +263,8 @@ class ExpiryTimer:
 
     def run(self) -> None:
         """The scheduled job: one turn, then the job is moved to the next turn's instant."""
+        if self.stopped.is_set():
+            return
         with self._guard:
             self._running, self._again = True, None
             self._move(self.clock() + timedelta(days=1))  # never a second run meanwhile
@@ -285,35 +289,41 @@ class ExpiryTimer:
         return self._plan(now)
 
     def _plan(self, swept_at: datetime) -> datetime:
-        """Read ahead what falls due soon; the instant of the next turn."""
+        """Read ahead what falls due soon; the instant of the next turn: when the next order
+        falls due, or earlier, in time to read ahead the orders due with it."""
         latest = self.clock() + self.idle
         try:
             services = self.services()
             upcoming = next_due(services, swept_at)
-            if upcoming is not None and upcoming <= self.clock() + self.preload:
-                self._read_ahead(services, swept_at, upcoming)
+            if upcoming is None:
+                return latest
+            codes = upcoming_orders(services, swept_at, upcoming + self.preload, PRELOAD_LIMIT)
+            reading = timedelta(seconds=2 * self._per_order * len(codes))
+            start_reading = upcoming - max(self.preload, reading)
+            if self.clock() < start_reading:
+                return min(start_reading, latest)
+            self._read_ahead(services, codes, upcoming)
         except Exception as error:  # the database is away, or a bug: look again later
             log.warning("expiry planning failed: %s: %s", type(error).__name__, error)
             return latest
-        if upcoming is None:
-            return latest
-        if upcoming > self.clock() + self.preload:
-            upcoming -= self.preload  # wake in time to read them ahead
         return min(upcoming, latest)
 
-    def _read_ahead(self, services: Services, swept_at: datetime, stop_at: datetime) -> None:
-        """Load the orders due within the preload time, until ``stop_at`` (the sweep goes first)."""
-        codes = upcoming_orders(services, swept_at, self.clock() + self.preload, PRELOAD_LIMIT)
+    def _read_ahead(self, services: Services, codes: list[str], stop_at: datetime) -> None:
+        """Load these orders (soonest due first) until ``stop_at``, when the sweep goes first."""
         wanted = set(codes)
         for code in list(self.preloaded):
             if code not in wanted:  # confirmed meanwhile, or its expireAt moved
                 self.preloaded.pop(code, None)
+        started, read = time.monotonic(), 0
         for code in codes:
             if self.clock() >= stop_at:
-                return
+                break
             if code not in self.preloaded:
                 with contextlib.suppress(DomainError):
                     self.preloaded[code] = services.application.get_order(code, None)
+                read += 1
+        if read:  # how long reading one takes here, to start in time next time
+            self._per_order = (time.monotonic() - started) / read
 
     def saved(self, saved: Sequence[Any]) -> None:
         """After a save in this process: forget what was read ahead of a saved order; one
@@ -346,6 +356,7 @@ class ExpiryTimer:
             self.scheduler.modify_job(JOB_ID, next_run_time=at)
 
     def stop(self) -> None:
+        """Stop listening and give up leading (when the scheduler's process stops)."""
         self.stopped.set()
         self.leadership.release()
 
@@ -376,7 +387,7 @@ def schedule_expiry(scheduler: BaseScheduler, services: Callable[[], Services], 
     scheduler.add_job(timer.run, "interval", seconds=settings.expiry_interval_seconds, id=JOB_ID,
                       max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
                       next_run_time=utcnow())
-    scheduler.add_listener(lambda _: timer.stop(), EVENT_SCHEDULER_SHUTDOWN)
+    scheduler.add_listener(lambda _: timer.stopped.set(), EVENT_SCHEDULER_SHUTDOWN)  # the listener
     if settings.is_postgres:
         threading.Thread(target=_listen_for_saves, args=(timer, settings), name="expiry-listen",
                          daemon=True).start()
