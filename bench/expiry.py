@@ -5,20 +5,24 @@ The lag of an order is its ``OrderExpired`` event's timestamp minus its ``expire
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from bench.backend import Backend
+from bench.backend import Backend, prepared_backend
 from bench.config import Config
 from bench.offers import BENCH_SEATS, TRAVELLERS, loaded, sale_offer
+from bench.report import RESULTS_DIR
 from bench.seed import SAVE_BATCH
 from bench.server import scheduler
 from bench.stats import summary
 from ordering.application.base import seat_kwargs
-from ordering.bootstrap import Services
+from ordering.bootstrap import Services, build_services
 from ordering.domain.inventory import SeatChanges
 from ordering.domain.offer import Offer
 from ordering.domain.order import Order
@@ -86,7 +90,8 @@ def _expired_events(services: Services, after: int, ids: set[UUID]) -> list[Any]
 
 
 def expiry(backend: Backend, services: Services, config: Config, log: Path) -> dict[str, Any]:
-    """Seed, start ``python scheduler.py`` (1 s interval) before the orders fall due, wait."""
+    """Seed, start ``python scheduler.py`` (default settings: it wakes when they fall due)
+    before the orders fall due, wait."""
     started = utcnow()
     due = started + timedelta(seconds=config.expiry_lead_seconds)
     listeners = list(services.application.after_save)
@@ -97,7 +102,7 @@ def expiry(backend: Backend, services: Services, config: Config, log: Path) -> d
         services.application.after_save.extend(listeners)
     seeded_at = utcnow()
     head = services.application.recorder.max_notification_id() or 0
-    env = backend.server_env() | {"ORDER_EXPIRY_INTERVAL_SECONDS": "1"}
+    env = backend.server_env()
     deadline = time.monotonic() + config.expiry_lead_seconds + config.expiry_time_limit
     with scheduler(env, log):
         while time.monotonic() < deadline and (utcnow() < due or _still_due(services, due) > 0):
@@ -110,3 +115,24 @@ def expiry(backend: Backend, services: Services, config: Config, log: Path) -> d
             "seeding_seconds": (seeded_at - started).total_seconds(),
             "seeded_before_due": seeded_at < due, "lag": summary(lags),
             "drain_seconds": drained, "throughput": len(events) / drained if drained > 0 else 0.0}
+
+
+def main() -> None:
+    """``python -m bench.expiry``: this scenario alone (``BENCH_QUICK``, ``DATABASE_URL`` and
+    ``BENCH_EXPIRY_ORDERS`` as for the whole run), its figures as JSON."""
+    config = Config.from_env()
+    if os.environ.get("BENCH_EXPIRY_ORDERS"):
+        config = replace(config, expiry_orders=int(os.environ["BENCH_EXPIRY_ORDERS"]))
+    logs = RESULTS_DIR / f"logs-expiry-{time.strftime('%Y%m%d-%H%M%S')}"
+    logs.mkdir(parents=True, exist_ok=True)
+    with prepared_backend(os.environ.get("DATABASE_URL")) as backend:
+        services = build_services(backend.settings)
+        try:
+            result = expiry(backend, services, config, logs / "scheduler.log")
+        finally:
+            services.close()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

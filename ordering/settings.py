@@ -28,7 +28,8 @@ class Settings:
     postgres_pool_size: int = 5
     db_pool_timeout_seconds: float = 5.0
     postgres_schema: str | None = None
-    expiry_interval_seconds: float = 5.0
+    expiry_interval_seconds: float = 5.0  # the longest the scheduler waits between looks
+    expiry_preload_seconds: float = 2.0  # orders due this soon (at least) are read ahead
     embedded_scheduler: bool = False
     idempotency_ttl: timedelta = timedelta(hours=24)  # how long an answer to a key is kept
     # A thread of each web process follows the log into the read model (off in tests, where
@@ -114,6 +115,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_pool_timeout_seconds=float(environ.get("DB_POOL_TIMEOUT_SECONDS", 5)),
         postgres_schema=environ.get("POSTGRES_SCHEMA") or None,
         expiry_interval_seconds=float(environ.get("ORDER_EXPIRY_INTERVAL_SECONDS", 5)),
+        expiry_preload_seconds=float(environ.get("ORDER_EXPIRY_PRELOAD_SECONDS", 2)),
         idempotency_ttl=timedelta(hours=float(environ.get("IDEMPOTENCY_KEY_TTL_HOURS", 24))),
         read_model_follower=environ.get("READ_MODEL_FOLLOWER", "1") not in ("0", "false", "no"),
         embedded_scheduler=environ.get("ORDERS_EMBEDDED_SCHEDULER", "") in ("1", "true", "yes"),

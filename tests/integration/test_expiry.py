@@ -177,3 +177,27 @@ def test_one_scheduler_leads_at_a_time_and_another_takes_over_when_it_stops(
     finally:
         first.release()
         second.release()
+
+
+def test_an_order_read_ahead_expires_from_memory_when_it_falls_due(shop: Services, clock: FakeClock) -> None:
+    code = reserve_one_seat(shop)
+    deadline = shop.application.get_order(code, 1).expire_at
+    preloaded = {code: shop.application.get_order(code, 1)}
+    assert sweep(shop, deadline - timedelta(seconds=1), preloaded=preloaded).expired == 0
+    assert sweep(shop, deadline, preloaded=preloaded).expired == 1
+    assert preloaded == {} and reserved_seats(shop) == 0
+    assert event_types(shop, code).count("OrderExpired") == 1
+
+
+def test_an_order_read_ahead_then_paid_is_not_reverted(
+    shop: Services, another_process: Services, clock: FakeClock
+) -> None:
+    codes = [reserve_one_seat(shop) for _ in range(3)]
+    deadline = shop.application.get_order(codes[0], 1).expire_at
+    preloaded = {code: shop.application.get_order(code, 1) for code in codes}
+    pay(another_process, codes[1])  # the copy read ahead is stale now
+    clock.advance(minutes=20)
+    assert sweep(shop, deadline, preloaded=preloaded).expired == 2
+    paid = shop.application.get_order(codes[1], 1)
+    assert (paid.status, len(paid.lines)) == ("CONFIRMED", 1) and reserved_seats(shop) == 1
+    assert [event_types(shop, c).count("OrderExpired") for c in codes] == [1, 0, 1]

@@ -53,10 +53,12 @@ def expirations(services: Services, code: str) -> int:
     return [type(e.event).__name__ for e in trail].count("OrderExpired")
 
 
-def start_scheduler(settings: Settings, tmp_path: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_scheduler(settings: Settings, tmp_path: Path, log: Path | None = None,
+                    extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": settings.database_url,
            "POSTGRES_SCHEMA": settings.postgres_schema or "", "ORDERS_INSTANCE_DIR": str(tmp_path),
-           "ORDER_EXPIRY_INTERVAL_SECONDS": "0.3", "POSTGRES_POOL_SIZE": "2", "LOG_LEVEL": "INFO"}
+           "ORDER_EXPIRY_INTERVAL_SECONDS": "0.3", "POSTGRES_POOL_SIZE": "2", "LOG_LEVEL": "INFO",
+           **(extra or {})}
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
         return subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
