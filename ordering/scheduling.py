@@ -352,12 +352,17 @@ class ExpiryTimer:
                 self._move(at)
 
     def _move(self, at: datetime) -> None:
+        """Under ``_guard``. Once stopping, the job is left where it is: a scheduler shutting down
+        holds its job store's lock while it waits for this job to end."""
+        if self.stopped.is_set():
+            return
         with contextlib.suppress(JobLookupError, SchedulerNotRunningError):
             self.scheduler.modify_job(JOB_ID, next_run_time=at)
 
     def stop(self) -> None:
-        """Stop listening and give up leading (when the scheduler's process stops)."""
-        self.stopped.set()
+        """Stop moving the job, listening and leading (before the scheduler shuts down)."""
+        with self._guard:  # a move under way ends first; none starts after
+            self.stopped.set()
         self.leadership.release()
 
 
@@ -394,10 +399,22 @@ def schedule_expiry(scheduler: BaseScheduler, services: Callable[[], Services], 
     return timer
 
 
-def start_embedded_scheduler(services: Callable[[], Services], settings: Settings) -> BackgroundScheduler:
+class EmbeddedScheduler(BackgroundScheduler):
+    """The expiry job on a background thread of the web process; shutting it down stops the
+    timer first (``ExpiryTimer.stop``)."""
+
+    timer: ExpiryTimer | None = None
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self.timer is not None:
+            self.timer.stop()
+        super().shutdown(wait)
+
+
+def start_embedded_scheduler(services: Callable[[], Services], settings: Settings) -> EmbeddedScheduler:
     """The embedded default: the same job on a background thread of the web process."""
-    scheduler = BackgroundScheduler(daemon=True)
-    schedule_expiry(scheduler, services, settings, utcnow)
+    scheduler = EmbeddedScheduler(daemon=True)
+    scheduler.timer = schedule_expiry(scheduler, services, settings, utcnow)
     scheduler.start()
     return scheduler
 

@@ -82,8 +82,9 @@ def test_only_the_leading_scheduler_logs_its_sweeps(postgres_settings: Settings,
         assert wait_for(lambda: all(expirations(services, c) for c in codes), 20)
         time.sleep(1)  # several more turns for both, nothing due
     finally:
-        for process in schedulers:
+        for process in schedulers:  # both at once: the stand-by is not left to take over
             process.terminate()
+        for process in schedulers:
             process.wait(timeout=20)
         services.close()
     entries = [logged(log) for log in logs]
