@@ -97,13 +97,10 @@ class SeatTables:
             raise self._no_availability(cursor, journey, seats)
 
     def _no_availability(self, cursor: Any, journey: str, seats: int) -> NoAvailability:
-        cursor.execute(self._sql(f"SELECT capacity, held FROM {self.counts} WHERE journey_id = %s"),
-                       (journey,))
-        rows = _tuples(cursor.fetchall(), ("capacity", "held"))
-        if not rows:
+        found = self._counted(cursor, journey)
+        if found is None:
             return NoAvailability(f"{journey} has no seats to reserve")
-        capacity, held = rows[0]
-        return NoAvailability(f"{journey} has {max(0, capacity - held)} seats left, {seats} asked")
+        return NoAvailability(f"{journey} has {found.available} seats left, {seats} asked")
 
     def _set_capacity(self, cursor: Any, journey: str, seats: int) -> None:
         cursor.execute(self._sql(
@@ -111,21 +108,19 @@ class SeatTables:
             f"SET capacity = excluded.capacity WHERE {self.counts}.held <= excluded.capacity "
             "RETURNING held"), (journey, seats))
         if cursor.fetchone() is None:
-            held = self._held(cursor, journey)
-            raise CapacityBelowReserved(f"{journey} has {held} seats reserved; its capacity may not "
-                                        f"be set to {seats}", "seats")
+            found = self._counted(cursor, journey)
+            raise CapacityBelowReserved(f"{journey} has {found.reserved if found else 0} seats reserved; "
+                                        f"its capacity may not be set to {seats}", "seats")
 
-    def _held(self, cursor: Any, journey: str) -> int:
-        cursor.execute(self._sql(f"SELECT held FROM {self.counts} WHERE journey_id = %s"), (journey,))
-        rows = _tuples(cursor.fetchall(), ("held",))
-        return int(rows[0][0]) if rows else 0
+    def _counted(self, cursor: Any, journey: str) -> Availability | None:
+        cursor.execute(self._sql(f"SELECT capacity, held FROM {self.counts} WHERE journey_id = %s"),
+                       (journey,))
+        rows = _tuples(cursor.fetchall(), ("capacity", "held"))
+        return Availability(int(rows[0][0]), int(rows[0][1])) if rows else None
 
     def availability(self, journey: str) -> Availability | None:
         with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._sql(f"SELECT capacity, held FROM {self.counts} WHERE journey_id = %s"),
-                           (journey,))
-            rows = _tuples(cursor.fetchall(), ("capacity", "held"))
-        return Availability(int(rows[0][0]), int(rows[0][1])) if rows else None
+            return self._counted(cursor, journey)
 
     def adopt(self, journey: str, capacity: int, holds: Iterable[SeatHold]) -> None:
         """A departure an earlier release kept whole: its capacity and holds, once (a second

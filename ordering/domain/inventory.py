@@ -40,14 +40,6 @@ class DepartureNotFound(NotFound):
         super().__init__(f"Departure {dated_service_journey_id} has no capacity set")
 
 
-def by_journey(reservations: Iterable[SeatReservation]) -> dict[str, list[SeatReservation]]:
-    """Seat reservations grouped by the dated service journey (departure) they are on."""
-    grouped: dict[str, list[SeatReservation]] = {}
-    for reservation in reservations:
-        grouped.setdefault(reservation.dated_service_journey_id, []).append(reservation)
-    return grouped
-
-
 def departure_uuid(dated_service_journey_id: str) -> UUID:
     return uuid5(DEPARTURE_NAMESPACE, dated_service_journey_id)
 
@@ -86,10 +78,6 @@ class SeatChanges:
     @classmethod
     def releasing(cls, reservations: Iterable[SeatReservation]) -> SeatChanges:
         return cls(released=tuple(r.id for r in reservations))
-
-    def journeys(self) -> set[str]:
-        return ({h.dated_service_journey_id for h in self.held}
-                | {journey for journey, _ in self.capacities})
 
 
 @dataclass(frozen=True)
