@@ -59,6 +59,14 @@ RECHECK_SECONDS = 0.25  # after another process saved: look again at most this o
 PRELOAD_LIMIT = 20_000  # orders read ahead at most
 READ_SECONDS = 0.002  # reading one order ahead, until measured
 UPCOMING_ROWS = 50  # the next due instant is the earliest of this many rows (and the locked ones)
+# The timer's looks at the read model: each reads an index (``_due_soonest``, ``_locked``), so a
+# look costs the same beside a million waiting orders (``tests/integration/test_expiry_plans.py``).
+WAITING_ORDERS = ("SELECT expire_at, locked, locked_at FROM {table} WHERE has_unconfirmed = 1 "
+                  "AND expire_at > ? ORDER BY expire_at, id LIMIT ?")
+OLDEST_LIVE_LOCK = ("SELECT MIN(locked_at) FROM {table} WHERE has_unconfirmed = 1 AND locked = 1 "
+                    "AND expire_at <= ? AND locked_at > ?")
+UPCOMING_ORDERS = ("SELECT id FROM {table} WHERE has_unconfirmed = 1 AND expire_at > ? "
+                   "AND expire_at <= ? ORDER BY expire_at, id LIMIT ?")
 
 
 @dataclass(frozen=True)
@@ -112,11 +120,9 @@ def next_due(services: Services, now: datetime) -> datetime | None:
     read_model, timeout = services.read_model, services.application.policy.lock_timeout
     table = orders_table(read_model.projector.active_generation())
     with read_model.database.transaction() as cursor:
-        cursor.execute(f"SELECT expire_at, locked, locked_at FROM {table} WHERE has_unconfirmed = 1 "
-                       "AND expire_at > ? ORDER BY expire_at, id LIMIT ?", (micros(now), UPCOMING_ROWS))
+        cursor.execute(WAITING_ORDERS.format(table=table), (micros(now), UPCOMING_ROWS))
         rows = cursor.fetchall()
-        cursor.execute(f"SELECT MIN(locked_at) FROM {table} WHERE has_unconfirmed = 1 AND expire_at <= ? "
-                       "AND locked = 1 AND locked_at > ?", (micros(now), micros(now - timeout)))
+        cursor.execute(OLDEST_LIVE_LOCK.format(table=table), (micros(now), micros(now - timeout)))
         oldest_lock = cursor.fetchone()[0]
     instants = [max(_instant(e), _instant(at) + timeout) if locked and at else _instant(e)
                 for e, locked, at in rows]
@@ -129,9 +135,7 @@ def upcoming_orders(services: Services, after: datetime, until: datetime, limit:
     """Orders due after ``after`` and by ``until``, soonest first."""
     table = orders_table(services.read_model.projector.active_generation())
     with services.read_model.database.transaction() as cursor:
-        cursor.execute(f"SELECT id FROM {table} WHERE has_unconfirmed = 1 AND expire_at > ? "
-                       "AND expire_at <= ? ORDER BY expire_at, id LIMIT ?",
-                       (micros(after), micros(until), limit))
+        cursor.execute(UPCOMING_ORDERS.format(table=table), (micros(after), micros(until), limit))
         return [row[0] for row in cursor.fetchall()]
 
 

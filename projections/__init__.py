@@ -24,6 +24,9 @@ from projections.schema import create_read_model, orders_table
 from projections.search import Query, SearchPage, search
 
 log = logging.getLogger(__name__)
+# the expiry sweep's look (read by the ``_due_soonest`` index in the order it takes them)
+DUE_ORDERS = ("SELECT id FROM {table} WHERE has_unconfirmed = 1 AND expire_at <= ? "
+              "AND (locked = 0 OR locked_at <= ?) ORDER BY expire_at, id LIMIT ?")
 
 
 SETTLE_SECONDS = 2.0  # the longest a search waits for the follower before projecting itself
@@ -88,9 +91,7 @@ class ReadModel:
         once its lock was taken at or before ``lock_deadline``."""
         table = orders_table(self.projector.active_generation())
         with self.database.transaction() as cursor:
-            cursor.execute(f"SELECT id FROM {table} WHERE has_unconfirmed = 1 AND expire_at <= ? "
-                           "AND (locked = 0 OR locked_at <= ?) ORDER BY expire_at, id LIMIT ?",
-                           (micros(now), micros(lock_deadline), limit))
+            cursor.execute(DUE_ORDERS.format(table=table), (micros(now), micros(lock_deadline), limit))
             return [row[0] for row in cursor.fetchall()]
 
     def parked(self, limit: int = 1000) -> list[Parked]:
