@@ -58,6 +58,7 @@ JOB_ID = "expire-orders"
 RECHECK_SECONDS = 0.25  # after another process saved: look again at most this often
 PRELOAD_LIMIT = 20_000  # orders read ahead at most
 READ_SECONDS = 0.002  # reading one order ahead, until measured
+FOLLOWER_GRACE_SECONDS = 1.0  # the read model's follower (in the web processes) to reach a sweep's head
 UPCOMING_ROWS = 50  # the next due instant is the earliest of this many rows (and the locked ones)
 # The timer's looks at the read model: each reads an index (``_due_soonest``, ``_locked``), so a
 # look costs the same beside a million waiting orders (``tests/integration/test_expiry_plans.py``).
@@ -78,12 +79,14 @@ class SweepReport:
 
 
 def sweep(services: Services, now: datetime, batch: int = SWEEP_BATCH,
-          preloaded: dict[str, Order] | None = None) -> SweepReport:
-    """Expire every order due at ``now``, a batch per transaction. A read model that cannot
-    catch up (it parks what it cannot apply) does not stop the orders it can still find.
-    ``preloaded``: orders read ahead; those used are taken out of it."""
+          preloaded: dict[str, Order] | None = None, follower_grace: float = 0.0) -> SweepReport:
+    """Expire every order due at ``now``, a batch per transaction, once the read model holds
+    every event stored before (``follower_grace``: how long its follower in another process
+    may take, before this one projects the rest itself; racing it would do its work twice). A
+    read model that cannot catch up (it parks what it cannot apply) does not stop the orders it
+    can still find. ``preloaded``: orders read ahead; those used are taken out of it."""
     try:
-        services.read_model.catch_up()
+        services.read_model.settle(follower_grace)
     except Exception as error:
         log.warning("read model catch-up failed before the sweep: %s: %s", type(error).__name__, error)
     lock_deadline = now - services.application.policy.lock_timeout
@@ -199,7 +202,7 @@ class Leadership:
 
 def sweep_if_leader(services: Callable[[], Services], leadership: Leadership,
                     clock: Callable[[], datetime], preloaded: dict[str, Order] | None = None,
-                    purge: bool = True) -> SweepReport | None:
+                    purge: bool = True, follower_grace: float = 0.0) -> SweepReport | None:
     """Sweep when this process leads, else do nothing this turn (None, as when the database
     is away); ``purge``: forget idempotency keys past their time too."""
     leads = leadership.acquire()
@@ -207,7 +210,7 @@ def sweep_if_leader(services: Callable[[], Services], leadership: Leadership,
     if not leads:
         return None  # a follower stays silent: only the leader logs its sweeps
     try:
-        report = sweep(services(), clock(), preloaded=preloaded)
+        report = sweep(services(), clock(), preloaded=preloaded, follower_grace=follower_grace)
     except UNAVAILABLE_ERRORS as error:
         log.warning("expiry sweep skipped, the database is unavailable: %s", error)
         return None
@@ -246,6 +249,7 @@ class ExpiryTimer:
         self.leadership = Leadership(settings)
         self.idle = timedelta(seconds=settings.expiry_interval_seconds)
         self.preload = timedelta(seconds=settings.expiry_preload_seconds)
+        self.follower_grace = FOLLOWER_GRACE_SECONDS if settings.read_model_follower else 0.0
         self.preloaded: dict[str, Order] = {}
         self.planned: datetime | None = None  # when the job runs next
         self.stopped = threading.Event()
@@ -284,7 +288,8 @@ class ExpiryTimer:
     def _turn(self) -> datetime:
         now = self.clock()
         purge = time.monotonic() - self._purged >= self.idle.total_seconds()
-        report = sweep_if_leader(self.services, self.leadership, lambda: now, self.preloaded, purge)
+        report = sweep_if_leader(self.services, self.leadership, lambda: now, self.preloaded, purge,
+                                 self.follower_grace)
         self._purged = time.monotonic() if purge else self._purged
         self._leads = report is not None
         if report is None:

@@ -56,21 +56,25 @@ class ReadModel:
         for wake in self.on_saved:
             wake()
 
-    def settle(self) -> None:
+    def settle(self, elsewhere_seconds: float = 0.0) -> None:
         """Read your writes: return once the projection has passed every event stored before
-        this call; wait for the follower at most ``settle_seconds``, then project it here."""
+        this call. Wait for the follower (this process's at most ``settle_seconds``; where only
+        another process follows, at most ``elsewhere_seconds``), then project the rest here."""
         head = self.application.recorder.max_notification_id() or 0
-        if self.followed:
-            deadline = time.monotonic() + self.settle_seconds
-            while self.projector.tracked_position() < head:
-                if time.monotonic() >= deadline:
-                    log.warning("the read model follower is behind; this search projects itself")
-                    break
-                with self._progress:
-                    self._progress.wait(SETTLE_POLL_SECONDS)
-            else:
-                return
+        wait = self.settle_seconds if self.followed else elsewhere_seconds
+        if wait > 0 and self._passes(head, wait):
+            return
         self.projector.catch_up(until=head)
+
+    def _passes(self, head: int, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while self.projector.tracked_position() < head:
+            if time.monotonic() >= deadline:
+                log.warning("the read model follower is behind; projecting here")
+                return False
+            with self._progress:
+                self._progress.wait(SETTLE_POLL_SECONDS)
+        return True
 
     def apply(self, notifications: Sequence[Any]) -> None:
         """A follower's batch; those waiting in ``settle`` look again at once."""

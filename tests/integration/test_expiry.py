@@ -14,6 +14,7 @@ from ordering.bootstrap import Services, build_services
 from ordering.demo_catalogue import BERGEN_DEPARTURE, BERGEN_OFFER, DEMO_CAPACITY, demo_offers
 from ordering.domain.errors import DomainError
 from ordering.domain.reserving import OfferConfiguration
+from ordering.following import start_read_model_follower
 from ordering.http.sales import load_offers
 from ordering.scheduling import Leadership, SweepReport, sweep
 from ordering.settings import Settings
@@ -201,3 +202,29 @@ def test_an_order_read_ahead_then_paid_is_not_reverted(
     paid = shop.application.get_order(codes[1], 1)
     assert (paid.status, len(paid.lines)) == ("CONFIRMED", 1) and reserved_seats(shop) == 1
     assert [event_types(shop, c).count("OrderExpired") for c in codes] == [1, 0, 1]
+
+
+def test_a_sweep_leaves_projecting_to_the_follower_of_another_process(
+    settings: Settings, shop: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = reserve_one_seat(shop)
+    deadline = shop.application.get_order(code, 1).expire_at
+    elsewhere = build_services(settings, clock)  # as the web process whose follower leads
+    following = start_read_model_follower(lambda: elsewhere, settings)
+    try:
+        projected_here: list[object] = []
+        monkeypatch.setattr(shop.read_model.projector, "catch_up",
+                            lambda *args, **kwargs: projected_here.append(args) or 0)
+        assert sweep(shop, deadline, follower_grace=30.0).order_ids == (code,)
+        assert projected_here == []  # it waited for the follower rather than race it
+    finally:
+        following.stop()
+        elsewhere.close()
+
+
+def test_a_sweep_projects_itself_when_no_follower_comes_within_its_grace(shop: Services) -> None:
+    code = reserve_one_seat(shop)
+    deadline = shop.application.get_order(code, 1).expire_at
+    started = time.monotonic()
+    assert sweep(shop, deadline, follower_grace=0.3).order_ids == (code,)
+    assert time.monotonic() - started >= 0.3
