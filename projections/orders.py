@@ -176,6 +176,7 @@ class OrderProjector:
         batch = Batch()
         ours = [n for n in notifications if n.topic.startswith(ORDER_TOPIC_PREFIXES)]
         final_version = {n.originator_id: n.originator_version for n in ours}
+        self._read_together(ours, final_version)
         for notification in ours:
             order_id = notification.originator_id
             batch.last_seen[order_id] = notification.id
@@ -199,6 +200,21 @@ class OrderProjector:
         order = cast_mutate(domain_event, self._order_before(order_id, notification.originator_version))
         self._remember(order)
         return order
+
+    def _read_together(self, notifications: Sequence[Any], final_version: dict[UUID, int]) -> None:
+        """The orders of a batch whose state before it is not in the cache (last changed long
+        ago, or in another process), read in one query rather than one each."""
+        first_version: dict[UUID, int] = {}
+        for notification in notifications:
+            first_version.setdefault(notification.originator_id, notification.originator_version)
+        wanted = {}
+        for order_id, version in first_version.items():
+            cached = self._orders.get(order_id)
+            usable = (version - 1, final_version[order_id])  # the state before, or already after
+            if version > 1 and (cached is None or cached.version not in usable):
+                wanted[order_id] = version - 1
+        for order in self.application.load_together(wanted).values():
+            self._remember(order)
 
     def _stop_before(self, batch: Batch, order_id: UUID, event_version: int) -> None:
         """The order as it stood before the event that failed (a failed fold may have left

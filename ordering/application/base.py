@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -23,7 +23,13 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProjectorFunction, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProjectorFunction,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -219,6 +225,23 @@ class CommandRunner(Application[UUID]):
 
     def construct_repository(self) -> Repository[UUID]:
         return ShortHistoryRepository(event_store=self.events, snapshot_store=self.snapshots)
+
+    def load_together(self, last_versions: Mapping[UUID, int]) -> dict[UUID, Any]:
+        """Aggregates as they stood at these versions, read in one query where the store can
+        (PostgreSQL); what it cannot give (another store, a history long enough to have
+        snapshots) is left out, for the caller to load one by one."""
+        select = getattr(self.recorder, "select_histories", None)
+        if select is None or not last_versions:
+            return {}
+        found: dict[UUID, Any] = {}
+        for aggregate_id, stored in select(last_versions).items():
+            if len(stored) >= SHORT_HISTORY or stored[0].originator_version != 1:
+                continue
+            try:
+                found[aggregate_id] = project_aggregate(None, map(self.mapper.to_domain_event, stored))
+            except Exception:  # an event it cannot fold: the caller's own load meets and reports it
+                continue
+        return found
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -58,6 +58,7 @@ class GroupProcess:
     def consequences(self, notifications: Sequence[Notification]) -> list[Aggregate]:
         touched: dict[UUID, Aggregate] = {}
         broken: set[UUID] = set()
+        self._read_together(notifications)
         for notification in notifications:
             order_id = UUID(str(notification.originator_id))
             if not notification.topic.startswith(ORDER_TOPIC_PREFIXES) or order_id in broken:
@@ -75,6 +76,20 @@ class GroupProcess:
             if order.status == CONFIRMED and not order.has_unconfirmed_changes:
                 self._reconcile(order, domain_event, touched)
         return [a for a in touched.values() if a.pending_events]
+
+    def _read_together(self, notifications: Sequence[Notification]) -> None:
+        """The orders whose state before the batch is not in the cache, read in one query."""
+        first: dict[UUID, int] = {}
+        for notification in notifications:
+            if notification.topic.startswith(ORDER_TOPIC_PREFIXES):
+                first.setdefault(UUID(str(notification.originator_id)), notification.originator_version)
+        wanted: dict[UUID, int] = {}
+        for order_id, version in first.items():
+            before = self._orders.get(order_id)
+            if version > 1 and (before is None or before.version != version - 1):
+                wanted[order_id] = version - 1
+        for order_id, order in self.application.load_together(wanted).items():
+            self._keep(self._orders, order_id, order)
 
     def remember(self, saved: Sequence[Aggregate]) -> None:
         """After the save committed: the indexes as saved are the current ones."""
