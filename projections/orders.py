@@ -204,16 +204,11 @@ class OrderProjector:
     def _read_together(self, notifications: Sequence[Any], final_version: dict[UUID, int]) -> None:
         """The orders of a batch whose state before it is not in the cache (last changed long
         ago, or in another process), read in one query rather than one each."""
-        first_version: dict[UUID, int] = {}
-        for notification in notifications:
-            first_version.setdefault(notification.originator_id, notification.originator_version)
-        wanted = {}
-        for order_id, version in first_version.items():
-            cached = self._orders.get(order_id)
-            usable = (version - 1, final_version[order_id])  # the state before, or already after
-            if version > 1 and (cached is None or cached.version not in usable):
-                wanted[order_id] = version - 1
-        for order in self.application.load_together(wanted).values():
+        def cached(order_id: UUID, version: int) -> bool:
+            order = self._orders.get(order_id)  # the state before, or already the batch's last
+            return order is not None and order.version in (version - 1, final_version[order_id])
+
+        for order in self.application.load_before(notifications, cached).values():
             self._remember(order)
 
     def _stop_before(self, batch: Batch, order_id: UUID, event_version: int) -> None:

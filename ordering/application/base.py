@@ -226,6 +226,16 @@ class CommandRunner(Application[UUID]):
     def construct_repository(self) -> Repository[UUID]:
         return ShortHistoryRepository(event_store=self.events, snapshot_store=self.snapshots)
 
+    def load_before(self, notifications: Iterable[Any],
+                    cached: Callable[[UUID, int], bool]) -> dict[UUID, Any]:
+        """For a follower's batch: each aggregate as it stood before its first event there, read
+        together (``load_together``), but for those ``cached(id, first_version)`` says it holds."""
+        first: dict[UUID, int] = {}
+        for notification in notifications:
+            first.setdefault(UUID(str(notification.originator_id)), notification.originator_version)
+        return self.load_together({aggregate_id: version - 1 for aggregate_id, version in first.items()
+                                   if version > 1 and not cached(aggregate_id, version)})
+
     def load_together(self, last_versions: Mapping[UUID, int]) -> dict[UUID, Any]:
         """Aggregates as they stood at these versions, read in one query where the store can
         (PostgreSQL); what it cannot give (another store, a history long enough to have

@@ -79,16 +79,12 @@ class GroupProcess:
 
     def _read_together(self, notifications: Sequence[Notification]) -> None:
         """The orders whose state before the batch is not in the cache, read in one query."""
-        first: dict[UUID, int] = {}
-        for notification in notifications:
-            if notification.topic.startswith(ORDER_TOPIC_PREFIXES):
-                first.setdefault(UUID(str(notification.originator_id)), notification.originator_version)
-        wanted: dict[UUID, int] = {}
-        for order_id, version in first.items():
+        def cached(order_id: UUID, version: int) -> bool:
             before = self._orders.get(order_id)
-            if version > 1 and (before is None or before.version != version - 1):
-                wanted[order_id] = version - 1
-        for order_id, order in self.application.load_together(wanted).items():
+            return before is not None and before.version == version - 1
+
+        ours = [n for n in notifications if n.topic.startswith(ORDER_TOPIC_PREFIXES)]
+        for order_id, order in self.application.load_before(ours, cached).items():
             self._keep(self._orders, order_id, order)
 
     def remember(self, saved: Sequence[Aggregate]) -> None:
