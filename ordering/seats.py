@@ -75,18 +75,19 @@ class SeatTables:
             self._set_capacity(cursor, journey, seats)
 
     def _take_back(self, cursor: Any, reservation_ids: Sequence[str]) -> dict[str, int]:
-        """Delete the holds still on record; the seats they free, by journey."""
+        """Delete the holds still on record; the seats they free, by journey. One statement (on
+        PostgreSQL the same text for any number of holds: an expiry batch gives back hundreds)."""
         if not reservation_ids:
             return {}
-        marks = ", ".join(["%s"] * len(reservation_ids))
-        cursor.execute(self._sql(f"SELECT journey_id, seats FROM {self.holds} "
-                                 f"WHERE reservation_id IN ({marks})"), list(reservation_ids))
+        delete = f"DELETE FROM {self.holds} WHERE reservation_id "
+        if self.postgres:
+            cursor.execute(delete + "= ANY(%s) RETURNING journey_id, seats", (list(reservation_ids),))
+        else:
+            marks = ", ".join(["?"] * len(reservation_ids))
+            cursor.execute(delete + f"IN ({marks}) RETURNING journey_id, seats", list(reservation_ids))
         freed: dict[str, int] = defaultdict(int)
         for journey, seats in _tuples(cursor.fetchall(), ("journey_id", "seats")):
             freed[journey] += seats
-        if freed:
-            cursor.execute(self._sql(f"DELETE FROM {self.holds} WHERE reservation_id IN ({marks})"),
-                           list(reservation_ids))
         return freed
 
     def _count(self, cursor: Any, journey: str, seats: int) -> None:
