@@ -4,15 +4,18 @@ query, not one query per order, and projects exactly what loading them one by on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from ordering.application import OrderingApplication
 from ordering.bootstrap import Services, build_services
+from ordering.demo_catalogue import TRAVELLERS, TRONDHEIM_OFFER
+from ordering.domain.reserving import OfferConfiguration
 from ordering.settings import Settings
 from projections.orders import order_row
+from projections.schema import orders_table
 from tests.integration.test_ticket_group_follower import (
     CTX,
     assert_exactly_one_live_group_per_line,
@@ -31,9 +34,6 @@ def elsewhere(postgres_settings: Settings, postgres_services: Services) -> Itera
 
 
 def reserved(app: OrderingApplication, count: int) -> list[str]:
-    from ordering.demo_catalogue import TRAVELLERS, TRONDHEIM_OFFER
-    from ordering.domain.reserving import OfferConfiguration
-
     configuration = [OfferConfiguration(TRONDHEIM_OFFER, TRAVELLERS[:2])]
     return [app.reserve_offers(CTX, None, configuration).order.code for _ in range(count)]
 
@@ -43,6 +43,14 @@ def confirm(app: OrderingApplication, codes: list[str]) -> None:
         order = app.get_order(code, 1)
         payment = app.create_payment(CTX, code, order.order_version, order.balance, "VISA")
         app.capture_payment(payment.payment_id, CTX)
+
+
+def confirmed_after_first_seen(app: OrderingApplication, count: int, see: Callable[[], object]) -> list[str]:
+    """Orders reserved, followed (``see``) in the first process, then confirmed there."""
+    codes = reserved(app, count)
+    see()
+    confirm(app, codes)
+    return codes
 
 
 def loads_one_by_one(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -78,14 +86,12 @@ def test_the_read_model_follower_reads_a_batch_of_unseen_orders_in_one_query(
     postgres_services: Services, elsewhere: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = postgres_services.application
-    codes = reserved(app, 10)
-    postgres_services.read_model.catch_up()
-    confirm(app, codes)  # seen by the other process's follower only from here on
+    codes = confirmed_after_first_seen(app, 10, postgres_services.read_model.catch_up)
     one_by_one = loads_one_by_one(elsewhere, monkeypatch)
     elsewhere.read_model.catch_up()
     assert one_by_one == []
     with elsewhere.read_model.database.transaction() as cursor:
-        table = f"order_view_{elsewhere.read_model.projector.active_generation()}"
+        table = orders_table(elsewhere.read_model.projector.active_generation())
         cursor.execute(f"SELECT id, status, balance FROM {table} WHERE id = ANY(?)", (codes,))
         rows = {r[0]: (r[1], r[2]) for r in cursor.fetchall()}
     assert rows == {code: ("CONFIRMED", 0) for code in codes}
@@ -96,9 +102,7 @@ def test_the_ticket_group_follower_reads_a_batch_of_unseen_orders_in_one_query(
     postgres_services: Services, elsewhere: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = postgres_services.application
-    codes = reserved(app, 8)
-    follower(app, batch_size=500).catch_up()  # the orders' first events, in the first process
-    confirm(app, codes)
+    codes = confirmed_after_first_seen(app, 8, follower(app, batch_size=500).catch_up)
     one_by_one = loads_one_by_one(elsewhere, monkeypatch)
     follower(elsewhere.application, batch_size=500).catch_up()
     assert [c for c in one_by_one if c in {app.get_order(code, 1).id for code in codes}] == []
