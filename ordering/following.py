@@ -26,7 +26,7 @@ from ordering.bootstrap import Services, build_services
 from ordering.scheduling import Leadership
 from ordering.settings import Settings
 from projections import ReadModelFollowing
-from projections.follower import BATCH_SIZE, POLL_SECONDS, Follower, FollowerThread
+from projections.follower import BATCH_SIZE, POLL_SECONDS, STANDBY_SECONDS, Follower, FollowerThread
 from projections.ticket_groups import TicketGroupProjector
 
 log = logging.getLogger(__name__)
@@ -74,18 +74,23 @@ def start_read_model_follower(services: Callable[[], Services], settings: Settin
 
 
 def _listen(settings: Settings, channel: str, thread: FollowerThread) -> None:
-    """Wake the follower on each NOTIFY the event store sends when events are inserted."""
+    """Wake the follower on each NOTIFY the event store sends when events are inserted, while
+    it leads: a stand-by's process does not hear every save of every process (each NOTIFY is
+    delivered to every listening session, and woke a thread in each process)."""
     while not thread.stopped:
+        if not thread.leading:
+            thread.wait(STANDBY_SECONDS)
+            continue
         try:
             with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5,
                                  application_name=f"{settings.application_name} listen") as connection:
                 connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-                while not thread.stopped:
-                    for _ in connection.notifies(timeout=1.0, stop_after=1):
+                while thread.leading and not thread.stopped:
+                    for _ in connection.notifies(timeout=1.0):
                         thread.wake()
         except psycopg.Error as error:
             log.warning("listening for saves failed, polling meanwhile: %s", error)
-            threading.Event().wait(1.0)
+            thread.wait(STANDBY_SECONDS)
 
 
 def start_followers(services: Callable[[], Services], settings: Settings) -> FollowerThread:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -67,7 +68,9 @@ class Follower:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.standby_seconds = standby_seconds
+        self.leading = False  # as of the last look: a stand-by need not be woken by saves
         self._news = threading.Event()
+        self._leadership_checked = 0.0
 
     def catch_up(self, until: int | None = None) -> int:
         """Process every batch after the consumer's position (up to ``until``); returns how
@@ -110,7 +113,7 @@ class Follower:
         """Follow until ``stop`` is set: lead and catch up, or stand by."""
         try:
             while not stop.is_set():
-                if not self.leadership.acquire():
+                if not self._leads():
                     stop.wait(self.standby_seconds)
                     continue
                 if not self._turn():
@@ -119,7 +122,19 @@ class Follower:
                 self._news.wait(self.poll_seconds)
                 self._news.clear()
         finally:
+            self.leading = False
             self.leadership.release()
+
+    def _leads(self) -> bool:
+        """Whether this follower leads, asked of the leadership at most once a stand-by period
+        while it does (every turn asked it: a query per save, at every save). A leader whose
+        session has ended meanwhile may follow for up to that long beside the next one: the
+        consumer's guarded position lets only one of them store each batch."""
+        now = time.monotonic()
+        if not self.leading or now - self._leadership_checked >= self.standby_seconds:
+            self.leading = self.leadership.acquire()
+            self._leadership_checked = now
+        return self.leading
 
     def _turn(self) -> bool:
         try:
@@ -146,6 +161,14 @@ class FollowerThread:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def leading(self) -> bool:
+        return self.follower is not None and self.follower.leading
+
+    def wait(self, seconds: float) -> None:
+        """Up to ``seconds``, less if the thread is stopped meanwhile."""
+        self._stop.wait(seconds)
 
     def start(self) -> FollowerThread:
         self._thread.start()
