@@ -35,7 +35,7 @@ blp = Blueprint("after_sales", __name__, url_prefix="/v1", description="Changing
 
 @blp.route("/update-order")
 class UpdateOrder(MethodView):
-    @blp.arguments(ReplaceOrderLinesIn, unknown="raise")
+    @blp.arguments(ReplaceOrderLinesIn(), unknown="raise")
     @blp.response(200, ReplaceOrderLinesOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Replace order lines with lines of other offers (one to one, one to many, many to one)"""
@@ -55,7 +55,7 @@ class UpdateOrder(MethodView):
 
 @blp.route("/credits")
 class Credits(MethodView):
-    @blp.arguments(CreditIn, unknown="raise")
+    @blp.arguments(CreditIn(), unknown="raise")
     @blp.response(201, CreditOut)
     def post(self, body: dict[str, Any]) -> tuple[Credit, int, dict[str, str]]:
         """Pay back a negative balance; at 0.00 the order is confirmed"""
@@ -74,7 +74,7 @@ class CreditById(MethodView):
 
 @blp.route("/update-order/supplement-products")
 class SupplementProducts(MethodView):
-    @blp.arguments(SupplementProductsIn, unknown="raise")
+    @blp.arguments(SupplementProductsIn(), unknown="raise")
     @blp.response(200, SupplementProductsOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Add supplement products (a bicycle, luggage) to existing lines"""
@@ -88,7 +88,7 @@ class SupplementProducts(MethodView):
 
 @blp.route("/change-options")
 class ChangeOptions(MethodView):
-    @blp.arguments(ChangeOptionsQuery, location="query", unknown="raise")
+    @blp.arguments(ChangeOptionsQuery(), location="query", unknown="raise")
     @blp.response(200, ChangeOptionsOut)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """What may be done to each active line of an order now, and at what cost"""
@@ -98,7 +98,7 @@ class ChangeOptions(MethodView):
 
 @blp.route("/orders/<order_id>/fees")
 class Fees(MethodView):
-    @blp.arguments(FeeIn, unknown="raise")
+    @blp.arguments(FeeIn(), unknown="raise")
     @blp.response(201, FeeOut)
     def post(self, body: dict[str, Any], order_id: str) -> tuple[Fee, int, dict[str, str]]:
         """Add a fee (MANUAL, ONBOARD, INVOICE, PENALTY, BOOKING or REDUCTION) to the order"""
@@ -118,7 +118,7 @@ class FeeById(MethodView):
 
 @blp.route("/orders/<order_id>/orderlines/cancel")
 class CancelOrderLines(MethodView):
-    @blp.arguments(CancelOrderLinesIn, unknown="raise")
+    @blp.arguments(CancelOrderLinesIn(), unknown="raise")
     @blp.response(200, OrderOut)
     def post(self, body: dict[str, Any], order_id: str) -> Order:
         """Cancel order lines (remove travellers) without a refund: a confirmed line leaves a MANUAL fee"""

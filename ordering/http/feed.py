@@ -44,7 +44,7 @@ class FeedPageOut(Schema):
 
 @blp.route("")
 class OrderEventFeed(MethodView):
-    @blp.arguments(FeedQuery, location="query", unknown="raise")
+    @blp.arguments(FeedQuery(), location="query", unknown="raise")
     @blp.response(200, FeedPageOut)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Every event of the caller's organisation's orders, in store order, by cursor"""

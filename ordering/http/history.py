@@ -16,7 +16,7 @@ blp = Blueprint("order-history", __name__, url_prefix="/v1/orders", description=
 
 @blp.route("/<order_id>/changes")
 class OrderChanges(MethodView):
-    @blp.arguments(ChangesQuery, location="query", unknown="raise")
+    @blp.arguments(ChangesQuery(), location="query", unknown="raise")
     @blp.response(200, OrderChangesOut)
     @blp.alt_response(404, description="ORDER_NOT_FOUND, or VERSION_NOT_FOUND for a version that "
                       "was never confirmed (other than the current one) or does not exist")

@@ -50,7 +50,7 @@ class Orders(MethodView):
         page = read_model().search_page(caller().organisation_id, query)
         return Response(page.to_json(), mimetype="application/json")
 
-    @blp.arguments(CreateOrderIn, unknown="raise")
+    @blp.arguments(CreateOrderIn(), unknown="raise")
     @blp.response(201, OrderOut)
     def post(self, body: dict[str, Any]) -> tuple[Order, int, dict[str, str]]:
         """Create an empty order"""
@@ -61,7 +61,7 @@ class Orders(MethodView):
 
 @blp.route("/<order_id>")
 class OrderById(MethodView):
-    @blp.arguments(OrderVersionQuery, location="query", unknown="raise")
+    @blp.arguments(OrderVersionQuery(), location="query", unknown="raise")
     @blp.response(200, OrderOut)
     def get(self, query: dict[str, Any], order_id: str) -> Order:
         """The order, a confirmed earlier version of it (?version=N), or the order at an instant (?at=)"""
@@ -69,7 +69,7 @@ class OrderById(MethodView):
             return service().order_at(order_id, caller().organisation_id, query["at"])
         return service().get_order(order_id, caller().organisation_id, query.get("version"))
 
-    @blp.arguments(UpdateOrderIn, unknown="raise")
+    @blp.arguments(UpdateOrderIn(), unknown="raise")
     @blp.response(200, OrderOut)
     def put(self, body: dict[str, Any], order_id: str) -> Order:
         """Update expireAt, contactInfo, externalReference or specialOrderCause"""
@@ -102,7 +102,7 @@ class UnlockOrder(MethodView):
 
 @blp.route("/<order_id>/fail")
 class FailOrder(MethodView):
-    @blp.arguments(FailOrderIn, unknown="raise")
+    @blp.arguments(FailOrderIn(), unknown="raise")
     @blp.response(200, OrderOut)
     def post(self, body: dict[str, Any], order_id: str) -> Order:
         """Fail order lines; the order becomes CONFIRMED and failed"""
@@ -111,7 +111,7 @@ class FailOrder(MethodView):
 
 @blp.route("/<order_id>/orderlines/confirm")
 class ConfirmOrderLines(MethodView):
-    @blp.arguments(FailOrderIn, unknown="raise")
+    @blp.arguments(FailOrderIn(), unknown="raise")
     @blp.response(200, OrderOut)
     def post(self, body: dict[str, Any], order_id: str) -> Order:
         """A third party confirmed order lines (default: every PENDING one): SUCCESS"""

@@ -16,7 +16,7 @@ blp = Blueprint("refunds", __name__, url_prefix="/v1/refunds", description="Refu
 
 @blp.route("/options/<order_id>")
 class RefundOptions(MethodView):
-    @blp.arguments(RefundOptionsQuery, location="query", unknown="raise")
+    @blp.arguments(RefundOptionsQuery(), location="query", unknown="raise")
     @blp.response(200, RefundOptionsOut)
     def get(self, query: dict[str, Any], order_id: str) -> dict[str, Any]:
         """Refund options for the order's refundable confirmed lines, valid for this version"""
@@ -27,7 +27,7 @@ class RefundOptions(MethodView):
 
 @blp.route("/<order_id>")
 class Refund(MethodView):
-    @blp.arguments(RefundIn, unknown="raise")
+    @blp.arguments(RefundIn(), unknown="raise")
     @blp.response(200, RefundOut)
     def post(self, body: dict[str, Any], order_id: str) -> RefundOutcome:
         """Perform refund options: lines cancelled, refund fees added, the rest credited, version N+1

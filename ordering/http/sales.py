@@ -79,7 +79,7 @@ class OfferById(MethodView):
 
 @blp.route("/journeys/<dated_service_journey_id>/capacity")
 class JourneyCapacity(MethodView):
-    @blp.arguments(CapacityIn, unknown="raise")
+    @blp.arguments(CapacityIn(), unknown="raise")
     @blp.response(200, Availability)
     def put(self, body: dict[str, int], dated_service_journey_id: str) -> dict[str, int]:
         """Seats that can be reserved on a departure (permission offers:write)"""
@@ -97,7 +97,7 @@ class JourneyAvailability(MethodView):
 
 @blp.route("/reserve-offers")
 class ReserveOffers(MethodView):
-    @blp.arguments(ReserveOffersIn, unknown="raise")
+    @blp.arguments(ReserveOffersIn(), unknown="raise")
     @blp.response(200, ReserveOffersOut)
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Reserve offers into an order (a new one when orderId is absent), holding their seats"""
@@ -117,7 +117,7 @@ class ReserveOffers(MethodView):
 
 @blp.route("/payments")
 class Payments(MethodView):
-    @blp.arguments(PaymentIn, unknown="raise")
+    @blp.arguments(PaymentIn(), unknown="raise")
     @blp.response(201, PaymentOut)
     def post(self, body: dict[str, Any]) -> tuple[Payment, int, dict[str, str]]:
         """Create a payment of the order's balance; the order locks until capture or cancel"""

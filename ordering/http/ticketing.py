@@ -78,7 +78,7 @@ def groups() -> TicketGroups:
 
 @blp.route("")
 class Groups(MethodView):
-    @blp.arguments(GroupsQuery, location="query", unknown="raise")
+    @blp.arguments(GroupsQuery(), location="query", unknown="raise")
     @blp.response(200, GroupsOut)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The ticket distribution groups of an order (filters orderVersion, status)"""
@@ -89,7 +89,7 @@ class Groups(MethodView):
 
 @blp.route("/distribute")
 class Distribute(MethodView):
-    @blp.arguments(DistributeIn, unknown="raise")
+    @blp.arguments(DistributeIn(), unknown="raise")
     @blp.response(200, GroupsOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Mark groups and their distributions DISTRIBUTED (idempotent)"""
