@@ -3,10 +3,12 @@
 ``departure_seats`` has one row per journey: its capacity and the seats held, with the guard
 ``held <= capacity`` checked by the very statement that adds seats. ``seat_holds`` has one row
 per reservation (its journey, order and seats), so a hold given back twice counts once. Both are
-written by the recorders of ``ordering.store`` inside the transaction that inserts the events of
-the change (``apply``): a hold that does not fit fails the whole save with ``NO_AVAILABILITY``,
-and nothing of it is stored. On PostgreSQL the journeys' rows are locked in one order (sorted)
-before the event table's lock, so two saves never wait on each other in a circle.
+written inside the transaction that inserts the events of the change: by ``apply`` in the
+recorders of ``ordering.store`` on SQLite and in memory, and on PostgreSQL by the same steps in
+SQL, in the save function of ``ordering.save_function``. A hold that does not fit fails the
+whole save with ``NO_AVAILABILITY``, and nothing of it is stored. The journeys' rows are locked
+in one order (sorted) before the event table's lock, so two saves never wait on each other in a
+circle.
 """
 
 from __future__ import annotations
@@ -103,15 +105,27 @@ class SeatTables:
             return NoAvailability(f"{journey} has no seats to reserve")
         return NoAvailability(f"{journey} has {found.available} seats left, {seats} asked")
 
+    def no_availability(self, journey: str, seats: int) -> NoAvailability:
+        """The refusal of a hold that did not fit, once its transaction has rolled back."""
+        with self.datastore.transaction(commit=False) as cursor:
+            return self._no_availability(cursor, journey, seats)
+
+    def capacity_below_reserved(self, journey: str, seats: int) -> CapacityBelowReserved:
+        with self.datastore.transaction(commit=False) as cursor:
+            return self._capacity_below_reserved(cursor, journey, seats)
+
+    def _capacity_below_reserved(self, cursor: Any, journey: str, seats: int) -> CapacityBelowReserved:
+        found = self._counted(cursor, journey)
+        return CapacityBelowReserved(f"{journey} has {found.reserved if found else 0} seats reserved; "
+                                     f"its capacity may not be set to {seats}", "seats")
+
     def _set_capacity(self, cursor: Any, journey: str, seats: int) -> None:
         cursor.execute(self._sql(
             f"INSERT INTO {self.counts} VALUES (%s, %s, 0) ON CONFLICT (journey_id) DO UPDATE "
             f"SET capacity = excluded.capacity WHERE {self.counts}.held <= excluded.capacity "
             "RETURNING held"), (journey, seats))
         if cursor.fetchone() is None:
-            found = self._counted(cursor, journey)
-            raise CapacityBelowReserved(f"{journey} has {found.reserved if found else 0} seats reserved; "
-                                        f"its capacity may not be set to {seats}", "seats")
+            raise self._capacity_below_reserved(cursor, journey, seats)
 
     def _counted(self, cursor: Any, journey: str) -> Availability | None:
         cursor.execute(self._sql(f"SELECT capacity, held FROM {self.counts} WHERE journey_id = %s"),

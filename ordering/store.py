@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
@@ -33,6 +34,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
 
+from ordering import save_function
 from ordering.idempotency import IdempotencyTables, answer_of
 from ordering.seats import SeatTables, seat_changes_of
 
@@ -46,6 +48,7 @@ def _without_retry(method: Any) -> Any:
     return getattr(method, "__wrapped__", method)
 
 
+log = logging.getLogger(__name__)
 APPLICATION_NAME_KEY = "ORDERS_APPLICATION_NAME"  # set by Settings.eventsourcing_env
 
 
@@ -77,9 +80,17 @@ class SnapshotRecorder(PostgresAggregateRecorder):
     select_events = _read_again_once(PostgresAggregateRecorder.select_events)
 
 
+class SaveFunctionMissing(Exception):
+    """Raised inside the datastore's connection block, which turns psycopg's errors into the
+    library's: this one passes through as it is."""
+
+
+_library_insert = _without_retry(PostgresApplicationRecorder.insert_events)
+
+
 class OrderStoreRecorder(PostgresApplicationRecorder):
     """The events and their notification log; idempotency answers and seats in the same
-    transaction (written before the library takes the event table's lock: see ``ordering.seats``)."""
+    transaction, by one call of a server-side function (``ordering.save_function``)."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
@@ -87,30 +98,51 @@ class OrderStoreRecorder(PostgresApplicationRecorder):
         self.seats = SeatTables(datastore, datastore.schema)
         self.sql_create_statements.extend(
             SQL(s).format() for s in [*self.idempotency.create_statements(), *self.seats.create_statements()])
+        schema = datastore.schema
+        self.save_function_statement = SQL(save_function.create_statement(
+            schema, f'"{schema}"."{self.events_table_name}"', self.stored_event_type_name, self.channel_name,
+            datastore.lock_timeout, self.seats, self.idempotency.answers)).format()
+        self.sql_create_statements.append(self.save_function_statement)
+        self.save_statement = SQL(save_function.call_statement(schema)).format()
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
         _write_beside(self, curs, kwargs)
 
-    def _insert_in_one_flight(self, stored_events: Sequence[StoredEvent],
-                              **kwargs: Any) -> Sequence[int] | None:
-        """The library's insert, but the table lock, the events and the commit go to the server
-        together: no round trip to this process while the event table is locked (the library
-        waits for the insert's answer before it sends the commit, so every save held the lock
-        that all saves queue on for a round trip more, longer when this process is busy). A
-        version conflict, or any error, is raised when the pipeline syncs, after the server has
-        rolled the transaction back. What comes before the lock (the seats: a refused hold
-        raises here) may still wait for its answers."""
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline(), conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if not stored_events:
-                    return None
-                events_cursor = conn.cursor()
-                self._insert_stored_events(events_cursor, stored_events, **kwargs)
-            with events_cursor:
-                return self._fetch_ids_after_insert_events(events_cursor, stored_events, **kwargs)
+    def _save_in_one_statement(self, stored_events: Sequence[StoredEvent],
+                               **kwargs: Any) -> Sequence[int] | None:
+        """Seats, answer and events in one call of ``orders_save`` (``ordering.save_function``)."""
+        if not stored_events:  # nothing of ours saves seats or an answer without events
+            return _library_insert(self, stored_events, **kwargs)
+        events = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+                  for e in stored_events]
+        arguments = save_function.parameters(events, seat_changes_of(kwargs), answer_of(kwargs))
+        try:
+            return self._call_save(arguments)
+        except SaveFunctionMissing:  # a store an earlier release made: made now, once
+            self._create_save_function()
+            return self._call_save(arguments)
+
+    def _call_save(self, arguments: tuple[Any, ...]) -> list[int]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            try:
+                curs.execute(self.save_statement, arguments, prepare=True)
+            except psycopg.errors.UndefinedFunction as error:
+                raise SaveFunctionMissing(str(error)) from error
+            except psycopg.Error as error:
+                refused = save_function.refusal(error, self.seats)
+                if refused is None:
+                    raise
+                raise refused from None
+            return [row[save_function.FUNCTION] for row in curs.fetchall()]
+
+    def _create_save_function(self) -> None:
+        """For a store whose tables an earlier release made (``init-db`` makes it too). Several
+        processes may try at once: the one that loses finds it made."""
+        log.warning("the event store has no %s function yet: making it (run init-db on upgrades)",
+                    save_function.FUNCTION)
+        with contextlib.suppress(PersistenceError), self.datastore.get_connection() as conn:
+            conn.execute(self.save_function_statement)
 
     def _select_histories(self, last_versions: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         """The events of several aggregates, each up to its version, in one query (a follower's
@@ -132,7 +164,7 @@ class OrderStoreRecorder(PostgresApplicationRecorder):
                     topic=row["topic"], state=bytes(row["state"])))
         return found
 
-    insert_events = _insert_in_one_flight
+    insert_events = _save_in_one_statement
     select_events = _read_again_once(PostgresApplicationRecorder.select_events)
     select_histories = _read_again_once(_select_histories)
     select_notifications = _read_again_once(PostgresApplicationRecorder.select_notifications)

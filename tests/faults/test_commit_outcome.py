@@ -66,8 +66,8 @@ def problems_app(proxied_settings: Settings) -> Iterator[Flask]:
 
 
 def events_marker(settings: Settings) -> bytes:
-    """Bytes only the event store's insert transaction sends (not the read model's)."""
-    return f'"{settings.postgres_schema}"."orders_events"'.encode()
+    """Bytes only the event store's save sends (not the read model's)."""
+    return f'"{settings.postgres_schema}".orders_save('.encode()
 
 
 def with_commit_answer_lost(proxy: PgProxy, settings: Settings, command: Callable[[], T],

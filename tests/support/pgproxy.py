@@ -6,6 +6,9 @@ both directions: the client's ``Parse`` and ``Query`` messages name the statemen
 ``CommandComplete`` names what was done. psycopg 3 in pipeline mode (the eventsourcing recorder)
 commits with the extended protocol (``Parse "COMMIT"``, ``Bind``, ``Describe``, ``Execute``, then
 ``Sync`` in a later write); outside a pipeline (the read model's pool) with a simple ``Query``.
+A save of the event store is one statement outside any transaction block (``SELECT * FROM
+...orders_save(...)``, prepared: after its first ``Parse`` only its ``Bind`` names it), which
+commits on its own: it counts as a COMMIT, and its ``SELECT`` completion as the answer.
 
 Every connection has two pump threads. Bytes are forwarded as whole protocol messages, so a
 dropped reply is never half-delivered. Nothing here knows the service; it is plain TCP to the
@@ -28,6 +31,7 @@ GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 PROTOCOL_3 = 196608
 COMMIT_REPLY_TIMEOUT_SECONDS = 10.0
+SELF_COMMITTING_CALLS = (".orders_save(",)  # statements that commit on their own (autocommit)
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,25 @@ def is_commit(statement: str) -> bool:
     return bool(words) and words[0] in ("COMMIT", "END") and words[1:2] != ["PREPARED"]
 
 
-def _reply_tag(kind: bytes, raw: bytes) -> str | None:
-    """For the server's answer to a COMMIT: ``COMMIT``, ``ROLLBACK`` or ``ERROR``; else None."""
+def commits_on_its_own(statement: str) -> bool:
+    return any(call in statement for call in SELF_COMMITTING_CALLS)
+
+
+def bound_statement(raw: bytes) -> bytes:
+    """The prepared statement's name in a client ``Bind`` message (empty: the unnamed one)."""
+    _portal, _, rest = raw[5:].partition(b"\x00")
+    return rest.split(b"\x00", 1)[0]
+
+
+def _reply_tag(kind: bytes, raw: bytes, self_committing: bool) -> str | None:
+    """For the server's answer to a COMMIT: ``COMMIT``, ``ROLLBACK`` or ``ERROR``; else None.
+    A statement that commits on its own has committed when it completes."""
     if kind == b"C":
         tag = raw[5:].split(b"\x00", 1)[0].decode("ascii", "replace")
         if tag in ("COMMIT", "ROLLBACK"):
             return tag
+        if self_committing and tag.startswith("SELECT"):
+            return "COMMIT"
     if kind == b"E":
         return "ERROR"
     return None
@@ -140,6 +157,7 @@ class _Pipe:
     server_frames: _Frames = field(default_factory=lambda: _Frames(untyped_first=False))
     lock: threading.Lock = field(default_factory=threading.Lock)
     transaction_bytes: bytearray = field(default_factory=bytearray)
+    prepared: dict[bytes, str] = field(default_factory=dict)  # statement name -> its SQL
     withholding: str | None = None  # the armed COMMIT's statement, once forwarded
     withholding_arm: _Arm | None = None
     withholding_since: float = 0.0
@@ -194,8 +212,17 @@ class _Pipe:
                 if code in (SSL_REQUEST, GSSENC_REQUEST):
                     self.server_frames.single_byte_replies += 1
             statement = statement_of(kind, raw)
+            if kind == b"P" and statement is not None:
+                self.prepared[raw[5:].split(b"\x00", 1)[0]] = statement
+            if kind == b"B":
+                statement = self.prepared.get(bound_statement(raw))
+                if statement is not None and commits_on_its_own(statement):
+                    self.transaction_bytes.clear()
+                    self.transaction_bytes += statement.encode() + raw
+            elif kind == b"P" and statement is not None and commits_on_its_own(statement):
+                statement = None  # what commits is its execution (the Bind), not its preparing
             if statement is not None:
-                if is_commit(statement):
+                if is_commit(statement) or commits_on_its_own(statement):
                     arm = self.proxy._claim_commit(self)
                     if arm is not None:
                         with self.lock:
@@ -219,7 +246,7 @@ class _Pipe:
             with self.lock:
                 withholding = self.withholding
             if withholding is not None:
-                tag = _reply_tag(kind, raw)
+                tag = _reply_tag(kind, raw, commits_on_its_own(withholding))
                 if tag is not None:
                     if out:
                         with contextlib.suppress(OSError):

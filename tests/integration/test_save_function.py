@@ -1,6 +1,6 @@
 """A save that loses its version race stores nothing it carried (seats, the answer to its
-request), and leaves the event table free: on PostgreSQL the lock, the events and the commit go
-to the server in one flight, and the conflict is only heard when it answers."""
+request), and leaves the event table free (on PostgreSQL the whole save is one call of the
+``orders_save`` function); a store made before that function gets it on its first save."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ import threading
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ordering.application import OrderingApplication
+from ordering.bootstrap import build_services
 from ordering.domain.inventory import SeatChanges, SeatHold
 from ordering.idempotency import ANSWER_KWARG, StoredAnswer
 from ordering.seats import SEATS_KWARG
+from ordering.settings import Settings
+from tests.builders import context_of
+from tests.conftest import FakeClock
 
-JOURNEY = "ENT:DatedServiceJourney:one-flight"
+JOURNEY = "ENT:DatedServiceJourney:one-call"
 
 
 def carried(application: OrderingApplication, key: str, reservation: str) -> dict[str, object]:
@@ -44,3 +49,17 @@ def test_a_save_refused_for_its_version_keeps_no_seat_and_no_answer(
     assert not saved.is_alive(), "the refused save left the event table locked"
     assert application.availability(JOURNEY).reserved == 2
     assert application.idempotency.answer("key-won", datetime.now(UTC)) is not None
+
+
+def test_a_store_an_earlier_release_made_gets_the_save_function_on_its_first_save(
+    postgres_settings: Settings, clock: FakeClock,
+) -> None:
+    schema = postgres_settings.postgres_schema
+    with psycopg.connect(postgres_settings.database_url, autocommit=True) as connection:
+        connection.execute(f'DROP FUNCTION "{schema}".orders_save')
+    services = build_services(postgres_settings, clock)
+    try:
+        code = services.application.create_order(context_of(1)).code
+        assert services.application.get_order(code, 1).status == "DRAFT"
+    finally:
+        services.close()
