@@ -1,4 +1,4 @@
-"""A save on PostgreSQL in one statement: ``SELECT * FROM orders_save(...)``.
+"""A save on PostgreSQL in one statement: ``SELECT * FROM orders_events_save(...)``.
 
 The seats a change holds and gives back, the answer to its request and its events are written
 by one server-side function in the statement's own transaction, in the order the other stores
@@ -26,15 +26,21 @@ from ordering.seats import SeatTables
 
 NO_AVAILABILITY_STATE = "OS001"
 CAPACITY_BELOW_RESERVED_STATE = "OS002"
-FUNCTION = "orders_save"
 
 
-def create_statement(schema: str, events: str, event_type: str, channel: str, lock_timeout: int,
+def function_name(events_table: str) -> str:
+    """One function per event table (another application's recorder in the same schema, such
+    as the benchmark's library baseline, has its own)."""
+    return f"{events_table}_save"
+
+
+def create_statement(schema: str, events_table: str, event_type: str, channel: str, lock_timeout: int,
                      seats: SeatTables, answers: str) -> str:
-    """``events``, ``seats`` and ``answers`` name schema-qualified tables; ``event_type`` the
-    library's composite type of a stored event."""
+    """``seats`` and ``answers`` name schema-qualified tables; ``event_type`` the library's
+    composite type of a stored event."""
+    events = f'"{schema}"."{events_table}"'
     return f"""
-CREATE OR REPLACE FUNCTION "{schema}".{FUNCTION}(
+CREATE OR REPLACE FUNCTION "{schema}".{function_name(events_table)}(
     events "{schema}"."{event_type}"[], released text[], held_ids text[], held_journeys text[],
     held_orders text[], held_seats int[], capacity_journeys text[], capacity_seats int[],
     answer_key text, answer_fingerprint text, answer_status int, answer_body text,
@@ -83,8 +89,8 @@ END
 $body$"""
 
 
-def call_statement(schema: str) -> str:
-    return f'SELECT * FROM "{schema}".{FUNCTION}({", ".join(["%s"] * 14)})'
+def call_statement(schema: str, events_table: str) -> str:
+    return f'SELECT * FROM "{schema}".{function_name(events_table)}({", ".join(["%s"] * 14)})'
 
 
 def parameters(events: Sequence[Any], seats: SeatChanges | None,

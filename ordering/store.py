@@ -99,11 +99,12 @@ class OrderStoreRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(
             SQL(s).format() for s in [*self.idempotency.create_statements(), *self.seats.create_statements()])
         schema = datastore.schema
+        self.save_function = save_function.function_name(self.events_table_name)
         self.save_function_statement = SQL(save_function.create_statement(
-            schema, f'"{schema}"."{self.events_table_name}"', self.stored_event_type_name, self.channel_name,
+            schema, self.events_table_name, self.stored_event_type_name, self.channel_name,
             datastore.lock_timeout, self.seats, self.idempotency.answers)).format()
         self.sql_create_statements.append(self.save_function_statement)
-        self.save_statement = SQL(save_function.call_statement(schema)).format()
+        self.save_statement = SQL(save_function.call_statement(schema, self.events_table_name)).format()
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
@@ -111,7 +112,7 @@ class OrderStoreRecorder(PostgresApplicationRecorder):
 
     def _save_in_one_statement(self, stored_events: Sequence[StoredEvent],
                                **kwargs: Any) -> Sequence[int] | None:
-        """Seats, answer and events in one call of ``orders_save`` (``ordering.save_function``)."""
+        """Seats, answer and events in one call of the save function (``ordering.save_function``)."""
         if not stored_events:  # nothing of ours saves seats or an answer without events
             return _library_insert(self, stored_events, **kwargs)
         events = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
@@ -134,13 +135,13 @@ class OrderStoreRecorder(PostgresApplicationRecorder):
                 if refused is None:
                     raise
                 raise refused from None
-            return [row[save_function.FUNCTION] for row in curs.fetchall()]
+            return [row[self.save_function] for row in curs.fetchall()]
 
     def _create_save_function(self) -> None:
         """For a store whose tables an earlier release made (``init-db`` makes it too). Several
         processes may try at once: the one that loses finds it made."""
         log.warning("the event store has no %s function yet: making it (run init-db on upgrades)",
-                    save_function.FUNCTION)
+                    self.save_function)
         with contextlib.suppress(PersistenceError), self.datastore.get_connection() as conn:
             conn.execute(self.save_function_statement)
 

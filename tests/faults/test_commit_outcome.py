@@ -67,7 +67,7 @@ def problems_app(proxied_settings: Settings) -> Iterator[Flask]:
 
 def events_marker(settings: Settings) -> bytes:
     """Bytes only the event store's save sends (not the read model's)."""
-    return f'"{settings.postgres_schema}".orders_save('.encode()
+    return f'"{settings.postgres_schema}".orders_events_save('.encode()
 
 
 def with_commit_answer_lost(proxy: PgProxy, settings: Settings, command: Callable[[], T],

@@ -1,6 +1,6 @@
 """A save that loses its version race stores nothing it carried (seats, the answer to its
 request), and leaves the event table free (on PostgreSQL the whole save is one call of the
-``orders_save`` function); a store made before that function gets it on its first save."""
+``orders_events_save`` function); a store made before that function gets it on its first save."""
 
 from __future__ import annotations
 
@@ -56,10 +56,29 @@ def test_a_store_an_earlier_release_made_gets_the_save_function_on_its_first_sav
 ) -> None:
     schema = postgres_settings.postgres_schema
     with psycopg.connect(postgres_settings.database_url, autocommit=True) as connection:
-        connection.execute(f'DROP FUNCTION "{schema}".orders_save')
+        connection.execute(f'DROP FUNCTION "{schema}".orders_events_save')
     services = build_services(postgres_settings, clock)
     try:
         code = services.application.create_order(context_of(1)).code
         assert services.application.get_order(code, 1).status == "DRAFT"
+    finally:
+        services.close()
+
+
+class Elsewhere(OrderingApplication):
+    name = "Elsewhere"  # its events in elsewhere_events
+
+
+def test_another_application_in_the_same_schema_keeps_its_own_save_function(
+    postgres_settings: Settings, clock: FakeClock,
+) -> None:
+    """The benchmark's library baseline shares the service's schema: making its tables must
+    not turn the orders' saves into its own."""
+    Elsewhere(env=postgres_settings.eventsourcing_env(create_table=True)).close()
+    services = build_services(postgres_settings, clock)
+    try:
+        before = services.application.recorder.max_notification_id() or 0
+        services.application.create_order(context_of(1))
+        assert (services.application.recorder.max_notification_id() or 0) > before
     finally:
         services.close()

@@ -7,7 +7,7 @@ both directions: the client's ``Parse`` and ``Query`` messages name the statemen
 commits with the extended protocol (``Parse "COMMIT"``, ``Bind``, ``Describe``, ``Execute``, then
 ``Sync`` in a later write); outside a pipeline (the read model's pool) with a simple ``Query``.
 A save of the event store is one statement outside any transaction block (``SELECT * FROM
-...orders_save(...)``, prepared: after its first ``Parse`` only its ``Bind`` names it), which
+...orders_events_save(...)``, prepared: after its first ``Parse`` only its ``Bind`` names it), which
 commits on its own: it counts as a COMMIT, and its ``SELECT`` completion as the answer.
 
 Every connection has two pump threads. Bytes are forwarded as whole protocol messages, so a
@@ -31,7 +31,7 @@ GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 PROTOCOL_3 = 196608
 COMMIT_REPLY_TIMEOUT_SECONDS = 10.0
-SELF_COMMITTING_CALLS = (".orders_save(",)  # statements that commit on their own (autocommit)
+SELF_COMMITTING_CALLS = (".orders_events_save(",)  # statements that commit on their own (autocommit)
 
 
 @dataclass(frozen=True)
