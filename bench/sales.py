@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from bench import server, ticketing, web
+from bench import ticketing, web
 from bench.backend import prepared_backend
 from bench.config import Config
 from bench.report import RESULTS_DIR
@@ -30,13 +30,11 @@ def main() -> None:
     results: dict[int, Any] = {}
     with prepared_backend(os.environ.get("DATABASE_URL")) as backend:
         services = build_services(backend.settings)
-        env = backend.server_env()
         try:
-            with server.gunicorn("app:app", env, logs / "service.log", "/health/ready") as (port, _master), \
-                    server.scheduler(env | {"ORDER_EXPIRY_INTERVAL_SECONDS": "3600"}, logs / "followers.log"):
+            with web.serving_with_scheduler(backend, logs) as target:
                 ticketing.skip_history(services)
                 for clients in levels:
-                    results[clients] = web.sales(web.Target(port, env), services, config, clients)
+                    results[clients] = web.sales(target, services, config, clients)
                     print(f"sale at {clients}: {results[clients]['throughput']:.1f} sales/s, request p99 "
                           f"{results[clients]['latency']['all requests']['p99_ms']:.1f} ms, "
                           f"failures {results[clients]['failures']}", flush=True)

@@ -112,7 +112,7 @@ def main() -> None:
     import tempfile
     from pathlib import Path
 
-    from bench import server, web
+    from bench import web
     from bench.backend import prepared_backend
     from bench.config import Config
     from ordering.bootstrap import build_services
@@ -121,11 +121,8 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="bench-ticketing-"))
     with prepared_backend(os.environ.get("DATABASE_URL")) as backend:
         services = build_services(backend.settings)
-        env = backend.server_env()
         try:
-            with server.gunicorn("app:app", env, logs / "service.log", "/health/ready") as (port, _), \
-                    server.scheduler(env | {"ORDER_EXPIRY_INTERVAL_SECONDS": "3600"}, logs / "followers.log"):
-                target = web.Target(port, env)
+            with web.serving_with_scheduler(backend, logs) as target:
                 start = skip_history(services)
                 for clients in config.concurrency:
                     sales = web.sales(target, services, config, clients)

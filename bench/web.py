@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.backend import JWT_SECRET
+from bench import server
+from bench.backend import JWT_SECRET, Backend
 from bench.config import Config
 from bench.offers import BENCH_SEATS, TRAVELLERS, loaded, sale_offer
 from bench.seed import LARGE_ORGANISATION, SeedPlan
@@ -35,6 +39,16 @@ class Target:
     def load(self, spec: dict[str, Any], time_limit: float) -> dict[str, Any]:
         spec = {"base_url": self.base_url, "time_limit": time_limit, **spec}
         return run_load(spec, self.env, timeout=time_limit + 120)
+
+
+@contextmanager
+def serving_with_scheduler(backend: Backend, logs: Path) -> Iterator[Target]:
+    """The service (``gunicorn --workers 4 --threads 4``) with ``python scheduler.py`` beside it,
+    its expiry timer asleep (it makes the ticket groups and stands by for the read model)."""
+    env = backend.server_env()
+    with server.gunicorn("app:app", env, logs / "service.log", "/health/ready") as (port, _), \
+            server.scheduler(env | {"ORDER_EXPIRY_INTERVAL_SECONDS": "3600"}, logs / "followers.log"):
+        yield Target(port, env)
 
 
 def publish_sale_offer(services: Services, tag: str, seats: int = BENCH_SEATS) -> tuple[str, str]:

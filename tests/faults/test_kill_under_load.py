@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +38,7 @@ from tests.support.sales import (
     seats_held_by_active_lines,
     whole_sale,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults]
 CLIENTS = 6
@@ -126,15 +127,6 @@ def leave_unpaid(session: requests.Session, base: str, headers: dict[str, str], 
         load.unpaid.append(Unpaid(order_id, expire_at))
 
 
-def wait_for(condition: Callable[[], bool], seconds: float, interval: float = 0.3) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
-
-
 def trail(session: requests.Session, base: str, order_id: str) -> list[dict[str, object]]:
     response = session.get(f"{base}/v1/orders/{order_id}/events", headers=auth_headers(),
                            timeout=REQUEST_TIMEOUT)
@@ -190,7 +182,7 @@ def test_sales_survive_killed_processes_and_a_database_outage(
         workers = server.worker_pids()
         return len(workers) == 3 and killed_worker not in workers
 
-    assert wait_for(replaced, 10), f"gunicorn must replace the killed worker: {server.worker_pids()}"
+    assert wait_for(replaced, 10, 0.3), f"gunicorn must replace the killed worker: {server.worker_pids()}"
     captured = [s for s in load.sales if s.captured]
     assert len(captured) >= 15, f"the load hardly ran: {load.summary()}\n{server.tail()}"
     outage_ends = OUTAGE_AT + OUTAGE_SECONDS + REQUEST_TIMEOUT

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from ordering.http.factory import create_app
 from ordering.scheduling import EXPIRY_DUTY
 from ordering.settings import Settings
 from tests.builders import a_line, context_of
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CTX = context_of(1)
@@ -37,15 +37,6 @@ def orders_expiring_in(services: Services, seconds: float, count: int) -> list[s
         app._change(code, CTX, lambda o: o.add_lines([a_line()], utcnow(), utcnow(), CTX.as_event_data()))
         codes.append(code)
     return codes
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 def expirations(services: Services, code: str) -> int:

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from ordering.settings import Settings
 from projections.follower import Follower
 from projections.ticket_groups import TicketGroupProjector, replay, status, verify
 from tests.builders import context_of
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CTX = context_of(1)
@@ -85,15 +86,6 @@ def assert_exactly_one_live_group_per_line(app: OrderingApplication, codes: list
     assert group_created_count(app) == made  # none made twice
     problems: list[str] = []
     assert verify(app, problems.append) == 0, problems
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def caught_up(app: OrderingApplication) -> bool:
