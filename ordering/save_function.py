@@ -98,15 +98,15 @@ def parameters(events: Sequence[Any], seats: SeatChanges | None,
     """The function's arguments: ``events`` as the library's composite values."""
     seats = seats or SeatChanges()
     held = seats.held
-    journeys = [journey for journey, _ in seats.capacities]
+    capacities = seats.capacities
     answer_fields: tuple[Any, ...] = (None,) * 6
     if answer is not None:
         answer_fields = (answer.key_id, answer.fingerprint, answer.status, answer.body,
                          json.dumps(answer.headers), micros(answer.expires_at))
     return (list(events), list(seats.released), [h.reservation_id for h in held],
             [h.dated_service_journey_id for h in held], [h.order_code for h in held],
-            [h.seats for h in held], journeys, [seats_ for _, seats_ in seats.capacities],
-            *answer_fields)
+            [h.seats for h in held], [journey for journey, _ in capacities],
+            [capacity for _, capacity in capacities], *answer_fields)
 
 
 def refusal(error: psycopg.Error, seats: SeatTables) -> Exception | None:

@@ -85,9 +85,6 @@ class SaveFunctionMissing(Exception):
     library's: this one passes through as it is."""
 
 
-_library_insert = _without_retry(PostgresApplicationRecorder.insert_events)
-
-
 class OrderStoreRecorder(PostgresApplicationRecorder):
     """The events and their notification log; idempotency answers and seats in the same
     transaction, by one call of a server-side function (``ordering.save_function``)."""
@@ -106,15 +103,9 @@ class OrderStoreRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(self.save_function_statement)
         self.save_statement = SQL(save_function.call_statement(schema, self.events_table_name)).format()
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        _write_beside(self, curs, kwargs)
-
     def _save_in_one_statement(self, stored_events: Sequence[StoredEvent],
                                **kwargs: Any) -> Sequence[int] | None:
         """Seats, answer and events in one call of the save function (``ordering.save_function``)."""
-        if not stored_events:  # nothing of ours saves seats or an answer without events
-            return _library_insert(self, stored_events, **kwargs)
         events = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
                   for e in stored_events]
         arguments = save_function.parameters(events, seat_changes_of(kwargs), answer_of(kwargs))
@@ -206,7 +197,7 @@ class SQLiteOrderStoreRecorder(SQLiteApplicationRecorder):
         return notification_ids
 
 
-def _write_beside(recorder: OrderStoreRecorder | SQLiteOrderStoreRecorder, cursor: Any,
+def _write_beside(recorder: SQLiteOrderStoreRecorder, cursor: Any,
                   kwargs: dict[str, Any]) -> None:
     """What a save carries besides its events: the seats it holds and gives back (a hold that
     does not fit raises, and the transaction rolls back), the answer to its request."""

@@ -214,13 +214,13 @@ class _Pipe:
             statement = statement_of(kind, raw)
             if kind == b"P" and statement is not None:
                 self.prepared[raw[5:].split(b"\x00", 1)[0]] = statement
-            if kind == b"B":
+                if commits_on_its_own(statement):
+                    statement = None  # what commits is its execution (the Bind), not its preparing
+            elif kind == b"B":
                 statement = self.prepared.get(bound_statement(raw))
                 if statement is not None and commits_on_its_own(statement):
                     self.transaction_bytes.clear()
                     self.transaction_bytes += statement.encode() + raw
-            elif kind == b"P" and statement is not None and commits_on_its_own(statement):
-                statement = None  # what commits is its execution (the Bind), not its preparing
             if statement is not None:
                 if is_commit(statement) or commits_on_its_own(statement):
                     arm = self.proxy._claim_commit(self)
